@@ -1,0 +1,1 @@
+"""The eight factors: pure functions over (date x ticker) panels."""

@@ -1,0 +1,1 @@
+"""Walk-forward weight fitting, composite score and factor evaluation."""

@@ -1,0 +1,1 @@
+"""SEC documents to typed frames: pure functions, no network."""

@@ -1,0 +1,57 @@
+"""Partition definitions: NYSE trading days, 13F report quarters, and tracked 13F filers.
+
+Trading-day keys are ``YYYY-MM-DD`` weekdays minus NYSE holidays (Dagster exclusions),
+so a backfill never asks a source for a closed market. Quarter keys are the 13F
+period-of-report dates (``2023-09-30``); filers are dynamic (10-digit CIKs) so a user
+can start tracking a manager from the UI or ``dagster instance`` CLI without a deploy.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import dagster as dg
+
+from investor_mimic.calendar import nyse_holidays
+from investor_mimic.settings import get_settings
+
+TIMEZONE = "America/New_York"
+FILERS = "filers"
+
+
+def _quarter_ends(start: date, end: date) -> list[str]:
+    keys = []
+    for year in range(start.year, end.year + 1):
+        for month, day in ((3, 31), (6, 30), (9, 30), (12, 31)):
+            d = date(year, month, day)
+            if start <= d <= end:
+                keys.append(d.isoformat())
+    return keys
+
+
+def build_trading_day_partitions(start: date) -> dg.TimeWindowPartitionsDefinition:
+    this_year = date.today().year
+    holidays = [
+        datetime(h.year, h.month, h.day)
+        for y in range(start.year, this_year + 2)
+        for h in nyse_holidays(y)
+    ]
+    return dg.TimeWindowPartitionsDefinition(
+        start=datetime(start.year, start.month, start.day),
+        cron_schedule="0 0 * * 1-5",
+        fmt="%Y-%m-%d",
+        timezone=TIMEZONE,
+        exclusions=holidays,
+    )
+
+
+_settings = get_settings()
+
+trading_day_partitions = build_trading_day_partitions(_settings.history_start)
+quarter_partitions = dg.StaticPartitionsDefinition(
+    _quarter_ends(_settings.history_start, date.today())
+)
+filer_partitions = dg.DynamicPartitionsDefinition(name=FILERS)
+thirteenf_partitions = dg.MultiPartitionsDefinition(
+    {"quarter": quarter_partitions, "filer": filer_partitions}
+)

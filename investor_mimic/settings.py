@@ -1,0 +1,92 @@
+"""Typed settings read from the environment (prefix ``IM_``) and an optional ``.env`` file.
+
+Why one object: every switch between the offline demo world and a real service lives
+here, so the README's settings table and the code cannot drift apart. Secrets are
+``SecretStr`` so they never print in logs, reprs or Dagster metadata.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+WorldSize = Literal["tiny", "demo", "large"]
+FitMethod = Literal["ic", "ridge"]
+
+
+class Settings(BaseSettings):
+    """All configuration; defaults run the offline demo world with no keys."""
+
+    model_config = SettingsConfigDict(env_prefix="IM_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(Path(".data"), description="Where worlds, Parquet and the SQLite warehouse live.")
+    environment: Literal["local", "staging", "production"] = Field(
+        "local", description="Chooses resources: local files/SQLite, or S3/PostgreSQL."
+    )
+
+    # demo world
+    world_size: WorldSize = Field("demo", description="Demo world size: tiny, demo or large.")
+    world_seed: int = Field(7, description="Seed of the deterministic demo world.")
+    world_null: bool = Field(False, description="Plant no signal in the demo world.")
+    history_start: date = Field(
+        date(2019, 1, 2), description="First trading-day partition (covers every demo world size)."
+    )
+
+    # sources: "demo" reads the generated world; the others call the real service
+    edgar_source: Literal["demo", "sec"] = Field("demo", description="13F/Form 4 source.")
+    edgar_identity: str | None = Field(
+        None, description='SEC User-Agent, e.g. "Jane Doe jane@example.com" (required for sec).'
+    )
+    edgar_www_url: str = Field("https://www.sec.gov", description="EDGAR archives base URL.")
+    edgar_data_url: str = Field("https://data.sec.gov", description="EDGAR submissions API base URL.")
+    edgar_max_rps: float = Field(10.0, description="Request ceiling; the SEC allows 10/s.")
+    tracked_filers: list[str] = Field(
+        default_factory=list, description="13F filer CIKs to track with real EDGAR (JSON list)."
+    )
+    universe_path: Path | None = Field(
+        None, description="CSV (ticker,cik,cusip,name,sector) of the real universe."
+    )
+    benchmark_ticker: str = Field("SPY", description="Benchmark for relative strength (real data).")
+
+    prices_source: Literal["demo", "alpaca"] = Field("demo", description="Daily bars source.")
+    alpaca_api_key: SecretStr | None = Field(None, description="Alpaca key id (paper).")
+    alpaca_secret_key: SecretStr | None = Field(None, description="Alpaca secret key (paper).")
+    alpaca_data_url: str | None = Field(None, description="Override of Alpaca's data API URL.")
+
+    news_source: Literal["demo", "alphavantage"] = Field("demo", description="News sentiment source.")
+    alphavantage_api_key: SecretStr | None = Field(None, description="Alpha Vantage API key.")
+    alphavantage_url: str = Field("https://www.alphavantage.co/query", description="Alpha Vantage URL.")
+    alphavantage_rpm: float = Field(5.0, description="Requests per minute (free tier: 5).")
+
+    # storage
+    warehouse_url: str | None = Field(
+        None, description="SQLAlchemy URL of the warehouse; default SQLite under data_dir."
+    )
+
+    # research
+    fit_method: FitMethod = Field("ic", description="Weight fitting: ic (IC-weighted) or ridge.")
+    horizon_days: int = Field(20, description="Forward-return horizon in trading days.")
+    sector_neutral: bool = Field(False, description="Demean factors within sector.")
+    stale_after_days: int = Field(5, description="Trading days after which a source is stale.")
+
+    @property
+    def resolved_warehouse_url(self) -> str:
+        if self.warehouse_url:
+            return self.warehouse_url
+        return f"sqlite:///{(self.data_dir / 'warehouse.db').resolve()}"
+
+    @property
+    def world_dir(self) -> Path:
+        suffix = "-null" if self.world_null else ""
+        return self.data_dir / "worlds" / f"{self.world_size}-{self.world_seed}{suffix}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings of this process; tests build their own ``Settings(...)`` instead."""
+    return Settings()

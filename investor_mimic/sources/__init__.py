@@ -1,0 +1,1 @@
+"""External systems (EDGAR, Alpaca data, Alpha Vantage) and the demo world; no Dagster imports."""

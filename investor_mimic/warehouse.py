@@ -1,0 +1,80 @@
+"""The SQL warehouse: raw source tables, SQL models, and later approvals and orders.
+
+Why SQLAlchemy Core and pandas: the same code and the same SQL run on a SQLite file
+(default, zero setup) and on PostgreSQL (staging/production, and the equivalence tests).
+Writes are idempotent per partition: delete what the partition owned, insert anew.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+
+Match = Mapping[str, Any]  # column -> scalar (equality) or (low, high) inclusive range
+
+
+def normalise_url(url: str) -> str:
+    """Pin PostgreSQL URLs to psycopg2 (SQLAlchemy 2.1 maps bare postgresql:// to psycopg 3)."""
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg2://" + url.split("://", 1)[1]
+    return url
+
+
+def _sql_value(v: Any) -> Any:
+    if isinstance(v, pd.Timestamp):
+        return v.to_pydatetime()
+    if isinstance(v, date) and not isinstance(v, datetime):
+        return datetime(v.year, v.month, v.day)
+    return v
+
+
+class Warehouse:
+    """A thin handle on one database; cheap to create, the engine is pooled."""
+
+    def __init__(self, url: str) -> None:
+        self.url = normalise_url(url)
+        self.engine = sa.create_engine(self.url, future=True)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def has_table(self, table: str) -> bool:
+        return sa.inspect(self.engine).has_table(table)
+
+    def _where(self, match: Match) -> tuple[str, dict[str, Any]]:
+        clauses, params = [], {}
+        for i, (col, val) in enumerate(match.items()):
+            if isinstance(val, tuple):
+                clauses.append(f"{col} >= :lo{i} AND {col} <= :hi{i}")
+                params[f"lo{i}"], params[f"hi{i}"] = _sql_value(val[0]), _sql_value(val[1])
+            else:
+                clauses.append(f"{col} = :v{i}")
+                params[f"v{i}"] = _sql_value(val)
+        return (" AND ".join(clauses) or "1=1"), params
+
+    def replace_rows(self, table: str, frame: pd.DataFrame, match: Match) -> int:
+        """Delete the rows of ``table`` matching ``match``, then append ``frame``."""
+        with self.engine.begin() as conn:
+            if sa.inspect(conn).has_table(table):
+                where, params = self._where(match)
+                conn.execute(sa.text(f"DELETE FROM {table} WHERE {where}"), params)
+            if len(frame):
+                frame.to_sql(table, conn, if_exists="append", index=False, chunksize=5000)
+            elif not sa.inspect(conn).has_table(table):
+                frame.head(0).to_sql(table, conn, if_exists="append", index=False)
+        return len(frame)
+
+    def read(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        """Run a query; parameters that are dates are passed as datetimes."""
+        bound = {k: _sql_value(v) for k, v in (params or {}).items()}
+        with self.engine.connect() as conn:
+            return pd.read_sql_query(sa.text(sql), conn, params=bound)
+
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(sa.text(sql), dict(params or {}))
