@@ -108,9 +108,22 @@ THIRTEENF_HOLDINGS = FrameSpec(
         "put_call": "string",  # None, "Put" or "Call"
         "investment_discretion": "string",
         "other_managers": "string",
+        "schema_version": "string",  # e.g. X0202, from the information table / cover
+        "cover_entry_total": "int",  # tableEntryTotal stated on the cover page
+        "cover_value_total_usd": "float",  # tableValueTotal, normalised to dollars
     },
     key=("accession", "line"),
-    nullable=frozenset({"amendment_type", "ticker", "put_call", "other_managers", "title_of_class"}),
+    nullable=frozenset(
+        {
+            "amendment_type",
+            "ticker",
+            "put_call",
+            "other_managers",
+            "title_of_class",
+            "schema_version",
+            "cover_value_total_usd",
+        }
+    ),
 )
 
 INSIDER_TRADES = FrameSpec(

@@ -1,0 +1,66 @@
+"""Shared fixtures: the real SEC filings in ../shared, a tiny demo world, PostgreSQL.
+
+PostgreSQL tests skip on a laptop without a server, but fail under CI=true: CI must
+exercise the real database, never silently skip it.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("IM_SHARED_DIR", REPO.parent / "shared"))
+PG_ADMIN_URL = os.environ.get("IM_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+
+
+@pytest.fixture(scope="session")
+def edgar_fixtures() -> Path:
+    path = SHARED / "fixtures" / "edgar"
+    if not path.is_dir():
+        pytest.fail(f"real SEC filings not found at {path}; set IM_SHARED_DIR")
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny demo world (seed 3) generated once per test session; returns its folder."""
+    from investor_mimic.sources.demo_world import generate_world
+
+    root = tmp_path_factory.mktemp("world") / "tiny-3"
+    generate_world(root, size="tiny", seed=3)
+    return root
+
+
+@pytest.fixture()
+def pg_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test; dropped afterwards."""
+    import sqlalchemy as sa
+
+    try:
+        admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except Exception as exc:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"PostgreSQL is required under CI=true: {exc}")
+        pytest.skip(f"PostgreSQL not available: {exc}")
+    name = f"im_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(
+                sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"
+                ),
+                {"n": name},
+            )
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
