@@ -96,6 +96,7 @@ THIRTEENF_HOLDINGS = FrameSpec(
         "amendment_type": "string",  # None, "RESTATEMENT" or "NEW HOLDINGS"
         "period_of_report": "date",
         "filed_at": "datetime",  # EDGAR acceptance time
+        "known_date": "date",  # effective_trading_day(filed_at): first day this may be used
         "line": "int",  # 1-based row number in the information table
         "cusip": "string",
         "issuer": "string",
@@ -132,6 +133,7 @@ INSIDER_TRADES = FrameSpec(
         "accession": "string",
         "filed_at": "datetime",
         "filing_date": "date",
+        "known_date": "date",  # effective_trading_day(filed_at)
         "issuer_cik": "string",
         "ticker": "string",
         "owner_cik": "string",  # first reporting owner
