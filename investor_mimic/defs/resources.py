@@ -1,0 +1,55 @@
+"""Resources, chosen per environment in one place (:func:`build_resources`).
+
+Why resources wrap settings rather than re-declaring every field: the pydantic
+:class:`~investor_mimic.settings.Settings` is the single source of configuration (and
+of secrets, as ``SecretStr`` read from the environment), so the Dagster layer only
+decides *which* implementation each environment gets.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dagster as dg
+
+from investor_mimic.settings import Settings, get_settings
+from investor_mimic.warehouse import Warehouse
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The SQL warehouse (raw tables, SQL models): SQLite file locally, PostgreSQL elsewhere."""
+
+    url: str
+
+    def warehouse(self) -> Warehouse:
+        return Warehouse(self.url)
+
+
+class ResearchConfig(dg.ConfigurableResource):
+    """Research switches from settings, visible in the UI's resource tab."""
+
+    fit_method: str = "ic"
+    horizon_days: int = 20
+    sector_neutral: bool = False
+    stale_after_days: int = 5
+
+
+def build_resources(settings: Settings | None = None) -> dict[str, Any]:
+    """Resources for this environment: local files/SQLite, or S3/PostgreSQL."""
+    from investor_mimic.defs.io_manager import PartitionedParquetIOManager
+    from investor_mimic.defs.sources_resource import SourcesResource
+
+    settings = settings or get_settings()
+    return {
+        "warehouse": WarehouseResource(url=settings.resolved_warehouse_url),
+        "sources": SourcesResource(),
+        "research": ResearchConfig(
+            fit_method=settings.fit_method,
+            horizon_days=settings.horizon_days,
+            sector_neutral=settings.sector_neutral,
+            stale_after_days=settings.stale_after_days,
+        ),
+        "io_manager": PartitionedParquetIOManager(
+            base_path=str((settings.data_dir / "assets").resolve())
+        ),
+    }
