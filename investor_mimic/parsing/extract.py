@@ -1,0 +1,160 @@
+"""Filings to contract frames: the API the EDGAR source layer calls.
+
+Why here: the source layer fetches bytes; this module turns one submission into rows of
+:data:`~investor_mimic.frames.THIRTEENF_HOLDINGS` or
+:data:`~investor_mimic.frames.INSIDER_TRADES`, stamping each with the point-in-time
+``known_date = effective_trading_day(filed_at)``. Arguments passed explicitly win over
+the submission header (the source may know them from the EDGAR index); without a
+``filed_at`` from either, a filing cannot be placed in time and is an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+import pandas as pd
+
+from investor_mimic.calendar import effective_trading_day
+from investor_mimic.frames import INSIDER_TRADES, THIRTEENF_HOLDINGS, coerce
+from investor_mimic.parsing.errors import FilingError
+from investor_mimic.parsing.form4 import Form4, is_ownership_document, parse_form4
+from investor_mimic.parsing.submission import Submission, split_submission
+from investor_mimic.parsing.thirteenf import read_thirteenf
+from investor_mimic.parsing.xmltools import pad_cik
+
+_NO_HOLDINGS_REPORTS = ("13F NOTICE REPORT",)
+
+
+def holdings_frame(
+    text: bytes,
+    cusip_to_ticker: Mapping[str, str] | None = None,
+    *,
+    filer_cik: str | None = None,
+    filer_name: str | None = None,
+    accession: str | None = None,
+    filed_at: datetime | None = None,
+) -> pd.DataFrame:
+    """The information table of a 13F submission as ``THIRTEENF_HOLDINGS`` rows.
+
+    A notice report (or a cover stating zero entries) without an information table
+    yields an empty frame; any other cover without a table is an error.
+    """
+    sub = split_submission(text)
+    filing = read_thirteenf(sub.documents)
+    cover = filing.cover
+    if cover is None:
+        raise FilingError("13F submission has no cover page (primary_doc.xml)")
+    if cover.entry_total is None:
+        raise FilingError("13F cover page: missing <summaryPage><tableEntryTotal>")
+    if not filing.has_table and cover.report_type not in _NO_HOLDINGS_REPORTS and cover.entry_total:
+        raise FilingError(
+            f"13F cover page states {cover.entry_total} entries but no information table was found"
+        )
+    cik = filer_cik or (sub.header.filer.cik if sub.header.filer else None) or cover.filer_cik
+    name = filer_name or (sub.header.filer.name if sub.header.filer else None) or cover.filer_name
+    if cik is None:
+        raise FilingError("13F submission: filer CIK is unknown (no header and no <cik>)")
+    if name is None:
+        raise FilingError("13F submission: filer name is unknown (no header and no <filingManager>)")
+    accession, filed_at = _when(sub, accession, filed_at)
+    mapping = cusip_to_ticker or {}
+    rows = [
+        {
+            "filer_cik": pad_cik(cik, "filer_cik"),
+            "filer_name": name,
+            "accession": accession,
+            "form": cover.submission_type,
+            "amendment_type": cover.amendment_type,
+            "period_of_report": cover.period_of_report,
+            "filed_at": filed_at,
+            "known_date": effective_trading_day(filed_at),
+            "line": h.line,
+            "cusip": h.cusip,
+            "issuer": h.issuer,
+            "title_of_class": h.title_of_class,
+            "ticker": mapping.get(h.cusip),
+            "value_usd": filing.value_usd(h),
+            "value_multiplier": filing.units.multiplier,
+            "shares": h.shares,
+            "share_type": h.share_type,
+            "put_call": h.put_call,
+            "investment_discretion": h.investment_discretion,
+            "other_managers": h.other_managers,
+            "schema_version": cover.schema_version,
+            "cover_entry_total": cover.entry_total,
+            "cover_value_total_usd": filing.cover_value_total_usd,
+        }
+        for h in filing.holdings
+    ]
+    if not rows:
+        return THIRTEENF_HOLDINGS.empty()
+    return coerce(pd.DataFrame(rows), THIRTEENF_HOLDINGS)
+
+
+def trades_frame(
+    text: bytes, *, accession: str | None = None, filed_at: datetime | None = None
+) -> pd.DataFrame:
+    """The transactions of a Form 4 (full submission or bare XML) as ``INSIDER_TRADES`` rows.
+
+    Owner columns describe the first reporting owner; the role flags are OR-ed across
+    joint owners (any director among them makes the filing a director's).
+    """
+    sub = split_submission(text)
+    form = read_form4(sub)
+    accession, filed_at = _when(sub, accession, filed_at)
+    if form.ticker is None:
+        raise FilingError("Form 4: missing <issuer><issuerTradingSymbol>")
+    first = form.owners[0]
+    title = next((o.officer_title for o in form.owners if o.officer_title), None)
+    rows = [
+        {
+            "accession": accession,
+            "filed_at": filed_at,
+            "filing_date": filed_at.date(),
+            "known_date": effective_trading_day(filed_at),
+            "issuer_cik": form.issuer_cik,
+            "ticker": form.ticker,
+            "owner_cik": first.cik,
+            "owner_name": first.name,
+            "is_director": any(o.is_director for o in form.owners),
+            "is_officer": any(o.is_officer for o in form.owners),
+            "is_ten_percent_owner": any(o.is_ten_percent_owner for o in form.owners),
+            "officer_title": title,
+            "line": t.line,
+            "security_title": t.security_title,
+            "transaction_date": t.transaction_date,
+            "code": t.code,
+            "shares": t.shares,
+            "price": t.price,
+            "acquired_disposed": t.acquired_disposed,
+            "direct_indirect": t.direct_indirect,
+            "is_derivative": t.is_derivative,
+            "is_10b5_1": t.is_10b5_1,
+        }
+        for t in form.transactions
+    ]
+    if not rows:
+        return INSIDER_TRADES.empty()
+    return coerce(pd.DataFrame(rows), INSIDER_TRADES)
+
+
+def read_form4(sub: Submission) -> Form4:
+    """The one ownership document of a submission."""
+    found = [(doc, root) for doc in sub.documents if is_ownership_document(root := doc.root())]
+    if not found:
+        raise FilingError("no Form 4 <ownershipDocument> found")
+    if len(found) > 1:
+        raise FilingError(f"{found[1][0].label}: a second <ownershipDocument>")
+    doc, root = found[0]
+    return parse_form4(root, f"{doc.label} Form 4" if doc.sequence else "Form 4")
+
+
+def _when(sub: Submission, accession: str | None, filed_at: datetime | None) -> tuple[str, datetime]:
+    accession = accession or sub.header.accession
+    filed_at = filed_at or sub.header.filed_at
+    if accession is None:
+        raise FilingError("accession number unknown: not in a submission header and not passed")
+    if filed_at is None:
+        raise FilingError("acceptance time unknown: not in a submission header and not passed")
+    return accession, filed_at
