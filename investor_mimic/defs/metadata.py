@@ -1,0 +1,30 @@
+"""Materialization metadata shared by every asset: counts, coverage, a preview table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+
+
+def preview(frame: pd.DataFrame, rows: int = 10) -> dg.MetadataValue:
+    """The first rows as a Markdown table (renders in the UI's asset page)."""
+    head = frame.head(rows).copy()
+    for col in head.columns:
+        if pd.api.types.is_datetime64_any_dtype(head[col]):
+            head[col] = head[col].dt.strftime("%Y-%m-%d %H:%M").str.replace(" 00:00", "")
+    return dg.MetadataValue.md(head.to_markdown(index=False, floatfmt=".4g"))
+
+
+def frame_metadata(
+    frame: pd.DataFrame, *, date_col: str | None = None, entity_col: str | None = None
+) -> dict[str, Any]:
+    meta: dict[str, Any] = {"dagster/row_count": len(frame), "preview": preview(frame)}
+    if date_col and len(frame):
+        meta["first_date"] = str(pd.Timestamp(frame[date_col].min()).date())
+        meta["last_date"] = str(pd.Timestamp(frame[date_col].max()).date())
+        meta["dates_with_rows"] = int(frame[date_col].nunique())
+    if entity_col:
+        meta[f"distinct_{entity_col}s"] = int(frame[entity_col].nunique())
+    return meta

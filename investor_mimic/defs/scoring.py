@@ -1,0 +1,179 @@
+"""Walk-forward factor weights, the composite score, and factor evaluation.
+
+``factor_weights`` holds the whole weight schedule (one row per refit date and factor);
+a refit at R uses only rows whose forward-return window closed before R, so
+re-materializing it on a schedule never changes the weights of past days.
+``composite_score`` at D uses the latest weights with ``refit_date <= D``.
+``factor_evaluation`` is retrospective reporting (it reads realised forward returns) and
+feeds nothing that trades.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import dagster as dg
+import numpy as np
+import pandas as pd
+
+from investor_mimic import frames
+from investor_mimic.calendar import trading_days
+from investor_mimic.defs.metadata import frame_metadata
+from investor_mimic.defs.resources import ResearchConfig, WarehouseResource
+from investor_mimic.defs.sources_resource import SourcesResource
+from investor_mimic.model.composite import composite_scores
+from investor_mimic.model.evaluation import evaluate_panel
+from investor_mimic.model.fitting import fit_weights, refit_dates
+from investor_mimic.model.plots import markdown_image, plot_cumulative_ic, plot_weights
+from investor_mimic.model.targets import forward_returns
+from investor_mimic.partitions import trading_day_partitions
+from investor_mimic.research_data import read_prices
+
+GROUP = "scoring"
+
+
+def _targets(warehouse: WarehouseResource, panel: pd.DataFrame, horizon: int, benchmark: str) -> pd.DataFrame:
+    first, last = panel["date"].min().date(), panel["date"].max().date()
+    # forward windows run past the panel's last day; the fitter purges what is not closed
+    prices = read_prices(warehouse.warehouse(), first, date(last.year + 1, last.month, 1))
+    return forward_returns(prices, horizon, benchmark=benchmark)
+
+
+@dg.asset(
+    group_name=GROUP,
+    kinds={"sklearn"},
+    ins={"factor_panel": dg.AssetIn()},
+    deps=[dg.AssetKey("prices")],
+    description="Walk-forward factor weights: refit monthly on purged, embargoed history.",
+)
+def factor_weights(
+    context: dg.AssetExecutionContext,
+    factor_panel: pd.DataFrame,
+    warehouse: WarehouseResource,
+    sources: SourcesResource,
+    research: ResearchConfig,
+) -> dg.Output[pd.DataFrame]:
+    targets = _targets(warehouse, factor_panel, research.horizon_days, sources.sources().benchmark)
+    days = pd.DatetimeIndex(sorted(factor_panel["date"].unique()))
+    refits = refit_dates(days)
+    context.log.info(f"factor_weights: {len(refits)} refits, method={research.fit_method}")
+    weights = fit_weights(
+        factor_panel,
+        targets,
+        method=research.fit_method,  # type: ignore[arg-type]
+        horizon=research.horizon_days,
+        refit_dates=refits,
+    )
+    latest = weights[weights["refit_date"] == weights["refit_date"].max()]
+    meta = frame_metadata(weights, date_col="refit_date")
+    meta["latest_weights"] = dg.MetadataValue.md(
+        latest[["factor", "weight", "n_train"]].to_markdown(index=False, floatfmt=".3f")
+    )
+    meta["weights_over_time"] = dg.MetadataValue.md(markdown_image(plot_weights(weights), "weights"))
+    return dg.Output(weights, metadata=meta)
+
+
+@dg.asset_check(asset=factor_weights, blocking=True, description="Weights are finite, >= 0 and sum to 1 per refit.")
+def weights_valid(factor_weights: pd.DataFrame) -> dg.AssetCheckResult:
+    w = factor_weights
+    sums = w.groupby("refit_date")["weight"].sum()
+    bad_sum = int((~np.isclose(sums, 1.0, atol=1e-9)).sum())
+    negative = int((w["weight"] < 0).sum())
+    non_finite = int((~np.isfinite(w["weight"])).sum())
+    return dg.AssetCheckResult(
+        passed=bool(len(w)) and bad_sum == 0 and negative == 0 and non_finite == 0,
+        metadata={"refits": len(sums), "sum_not_1": bad_sum, "negative": negative, "non_finite": non_finite},
+    )
+
+
+@dg.asset(
+    group_name=GROUP,
+    kinds={"pandas"},
+    partitions_def=trading_day_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    metadata={"partition_expr": "date"},
+    description="Composite score per day and ticker: the factor panel weighted by the latest "
+    "weights fitted before that day. Rank 1 is the most attractive.",
+)
+def composite_score(
+    context: dg.AssetExecutionContext, factor_panel: pd.DataFrame, factor_weights: pd.DataFrame
+) -> dg.Output[pd.DataFrame]:
+    scores = composite_scores(factor_panel, factor_weights)
+    keys = context.partition_key_range
+    missing = set(trading_days(date.fromisoformat(keys.start), date.fromisoformat(keys.end))) - set(
+        scores["date"]
+    )
+    if missing:
+        context.log.warning(f"composite_score: no weights fitted yet for {len(missing)} day(s)")
+    return dg.Output(scores, metadata=frame_metadata(scores, date_col="date", entity_col="ticker"))
+
+
+@dg.asset_check(
+    asset=composite_score,
+    blocking=True,
+    partitions_def=trading_day_partitions,
+    description="Every score finite, every day of the run scored, ranks complete.",
+)
+def composite_score_valid(composite_score: pd.DataFrame) -> dg.AssetCheckResult:
+    s = composite_score
+    non_finite = int((~np.isfinite(s["score"].to_numpy(dtype=float))).sum())
+    problems = frames.schema_problems(s, frames.COMPOSITE_SCORE)
+    dup = int(s.duplicated(["date", "ticker"]).sum())
+    return dg.AssetCheckResult(
+        passed=len(s) > 0 and non_finite == 0 and dup == 0 and not problems,
+        metadata={"rows": len(s), "non_finite": non_finite, "duplicates": dup},
+        description="; ".join(problems) or ("no scores" if not len(s) else "ok"),
+    )
+
+
+@dg.asset(
+    group_name=GROUP,
+    kinds={"matplotlib"},
+    ins={"factor_panel": dg.AssetIn(), "composite_score": dg.AssetIn()},
+    deps=[factor_weights, dg.AssetKey("prices")],
+    description="IC, rank IC, ICIR, t-stat, quantile returns, spread, turnover and coverage of "
+    "each factor and the composite (out-of-sample: dates after the first refit).",
+)
+def factor_evaluation(
+    context: dg.AssetExecutionContext,
+    factor_panel: pd.DataFrame,
+    composite_score: pd.DataFrame,
+    warehouse: WarehouseResource,
+    sources: SourcesResource,
+    research: ResearchConfig,
+) -> dg.Output[pd.DataFrame]:
+    targets = _targets(warehouse, factor_panel, research.horizon_days, sources.sources().benchmark)
+    result = evaluate_panel(factor_panel, composite_score, targets, horizon=research.horizon_days)
+    table = result.summary
+    meta: dict[str, object] = {
+        "summary": dg.MetadataValue.md(table.to_markdown(floatfmt=".4f")),
+        "cumulative_ic": dg.MetadataValue.md(markdown_image(plot_cumulative_ic(result.daily_ic), "cumulative IC")),
+    }
+    for name, row in table.iterrows():
+        meta[f"rank_ic/{name}"] = float(row["rank_ic"])
+    return dg.Output(table.reset_index(names="factor"), metadata=meta)
+
+
+refit_job = dg.define_asset_job("refit_job", selection=dg.AssetSelection.assets(factor_weights))
+composite_job = dg.define_asset_job(
+    "composite_job",
+    selection=dg.AssetSelection.assets(composite_score),
+    partitions_def=trading_day_partitions,
+)
+evaluation_job = dg.define_asset_job(
+    "evaluation_job", selection=dg.AssetSelection.assets(factor_evaluation)
+)
+
+monthly_refit_schedule = dg.ScheduleDefinition(
+    job=refit_job,
+    cron_schedule="0 7 1 * *",
+    execution_timezone="America/New_York",
+    description="Refit the walk-forward weights at the start of each month (before the open).",
+)
+
+scoring_defs = dg.Definitions(
+    assets=[factor_weights, composite_score, factor_evaluation],
+    asset_checks=[weights_valid, composite_score_valid],
+    jobs=[refit_job, composite_job, evaluation_job],
+    schedules=[monthly_refit_schedule],
+)

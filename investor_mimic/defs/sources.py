@@ -1,0 +1,300 @@
+"""Source assets: the universe, 13F holdings, insider trades, prices and news sentiment.
+
+Each asset fetches through the configured backend (demo world or real service), refuses
+to write a partition whose data breaks a fatal quality rule (nothing is written, the run
+fails with the reasons), loads the rows into the warehouse's ``raw_<asset>`` table for
+the SQL models, and returns the frame for Parquet storage. The same rules run again as
+blocking asset checks, so the UI shows them per partition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+
+import dagster as dg
+import pandas as pd
+
+from investor_mimic import frames, quality
+from investor_mimic.calendar import is_trading_day, trading_days
+from investor_mimic.defs.checks import quality_check
+from investor_mimic.defs.metadata import frame_metadata
+from investor_mimic.defs.resources import WarehouseResource
+from investor_mimic.defs.sources_resource import SourcesResource
+from investor_mimic.partitions import (
+    FILERS,
+    filer_partitions,
+    thirteenf_partitions,
+    trading_day_partitions,
+)
+from investor_mimic.sources import edgar
+from investor_mimic.sources.universe import load_universe
+
+GROUP = "sources"
+
+
+def _require(frame: pd.DataFrame, *reports: quality.Report) -> None:
+    """Fail the step, writing nothing, when any fatal rule is broken."""
+    problems = [p for r in reports for p in r.problems]
+    if problems:
+        raise dg.Failure(
+            description=f"refusing to write {len(problems)} problem(s): {problems[0]}",
+            metadata={"problems": dg.MetadataValue.md("\n".join(f"- {p}" for p in problems[:20]))},
+        )
+
+
+def _day_range(context: dg.AssetExecutionContext) -> tuple[date, date]:
+    keys = context.partition_key_range
+    return date.fromisoformat(keys.start), date.fromisoformat(keys.end)
+
+
+@dg.asset(group_name=GROUP, kinds={"csv"}, description="The security master: ticker, CIK, CUSIP, sector.")
+def universe(
+    context: dg.AssetExecutionContext, sources: SourcesResource, warehouse: WarehouseResource
+) -> dg.Output[pd.DataFrame]:
+    src = sources.sources()
+    frame = load_universe(src.universe_path)
+    _require(frame, quality.schema(frame, frames.UNIVERSE), quality.duplicate_keys(frame, ("ticker",)))
+    warehouse.warehouse().replace_rows("raw_universe", frame, {})
+    meta = frame_metadata(frame, entity_col="ticker")
+    meta["sectors"] = int(frame["sector"].nunique())
+    return dg.Output(frame, metadata=meta)
+
+
+@dg.asset(
+    group_name=GROUP,
+    kinds={"sec"},
+    partitions_def=thirteenf_partitions,
+    description="13F-HR holdings of one filer for one report quarter, every version "
+    "(original and amendments), values in dollars, each row known from its acceptance.",
+)
+def thirteenf_holdings(
+    context: dg.AssetExecutionContext,
+    universe: pd.DataFrame,
+    sources: SourcesResource,
+    warehouse: WarehouseResource,
+) -> dg.Output[pd.DataFrame]:
+    assert isinstance(context.partition_key, dg.MultiPartitionKey)
+    keys = context.partition_key.keys_by_dimension
+    period, filer = date.fromisoformat(keys["quarter"]), keys["filer"]
+    cusip_map = dict(zip(universe["cusip"], universe["ticker"], strict=True))
+    frame = edgar.thirteenf_holdings(sources.sources().edgar, filer, period, cusip_map)
+    _require(
+        frame,
+        quality.schema(frame, frames.THIRTEENF_HOLDINGS),
+        quality.duplicate_keys(frame, frames.THIRTEENF_HOLDINGS.key),
+        quality.holdings_ranges(frame),
+    )
+    warehouse.warehouse().replace_rows(
+        "raw_thirteenf_holdings", frame, {"filer_cik": filer, "period_of_report": period}
+    )
+    meta = frame_metadata(frame, entity_col="cusip")
+    meta["filings"] = int(frame["accession"].nunique())
+    meta["value_usd"] = float(frame["value_usd"].sum())
+    meta["mapped_to_universe"] = float(frame["ticker"].notna().mean()) if len(frame) else 0.0
+    return dg.Output(frame, metadata=meta)
+
+
+def _daily_asset(name: str, partition_col: str, description: str, kinds: set[str]):  # type: ignore[no-untyped-def]
+    return dg.asset(
+        name=name,
+        group_name=GROUP,
+        kinds=kinds,
+        partitions_def=trading_day_partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        metadata={"partition_expr": partition_col},
+        description=description,
+    )
+
+
+@_daily_asset(
+    "insider_trades",
+    "filing_date",
+    "Form 4 transactions of universe issuers, by filing date; known from acceptance.",
+    {"sec"},
+)
+def insider_trades(
+    context: dg.AssetExecutionContext,
+    universe: pd.DataFrame,
+    sources: SourcesResource,
+    warehouse: WarehouseResource,
+) -> dg.Output[pd.DataFrame]:
+    start, end = _day_range(context)
+    client = sources.sources().edgar
+    issuers = dict(zip(universe["cik"], universe["ticker"], strict=True))
+    days = trading_days(start, end)
+    parts = []
+    for i, day in enumerate(days):
+        parts.append(edgar.insider_trades(client, day.date(), issuers))
+        if (i + 1) % 100 == 0:
+            context.log.info(f"insider_trades: {i + 1}/{len(days)} days fetched")
+    frame = frames.coerce(pd.concat(parts, ignore_index=True), frames.INSIDER_TRADES) if parts else frames.INSIDER_TRADES.empty()
+    _require(
+        frame,
+        quality.schema(frame, frames.INSIDER_TRADES),
+        quality.duplicate_keys(frame, frames.INSIDER_TRADES.key),
+        quality.insider_ranges(frame),
+    )
+    warehouse.warehouse().replace_rows("raw_insider_trades", frame, {"filing_date": (start, end)})
+    meta = frame_metadata(frame, date_col="filing_date", entity_col="ticker")
+    meta["open_market_purchases"] = int((frame["code"] == "P").sum())
+    return dg.Output(frame, metadata=meta)
+
+
+@_daily_asset("prices", "date", "Daily OHLCV bars of the universe and the benchmark.", {"pandas"})
+def prices(
+    context: dg.AssetExecutionContext,
+    universe: pd.DataFrame,
+    sources: SourcesResource,
+    warehouse: WarehouseResource,
+) -> dg.Output[pd.DataFrame]:
+    start, end = _day_range(context)
+    src = sources.sources()
+    tickers = [*universe["ticker"], src.benchmark]
+    frame = src.bars.bars(tickers, start, end)
+    _require(
+        frame,
+        quality.schema(frame, frames.PRICES),
+        quality.duplicate_keys(frame, frames.PRICES.key),
+        quality.price_ranges(frame),
+    )
+    warehouse.warehouse().replace_rows("raw_prices", frame, {"date": (start, end)})
+    meta = frame_metadata(frame, date_col="date", entity_col="ticker")
+    expected = len(trading_days(start, end)) * len(tickers)
+    meta["coverage"] = float(len(frame) / expected) if expected else 0.0
+    return dg.Output(frame, metadata=meta)
+
+
+@_daily_asset(
+    "news_sentiment",
+    "trading_date",
+    "News items per ticker with relevance and sentiment; after-close items count next day.",
+    {"pandas"},
+)
+def news_sentiment(
+    context: dg.AssetExecutionContext,
+    universe: pd.DataFrame,
+    sources: SourcesResource,
+    warehouse: WarehouseResource,
+) -> dg.Output[pd.DataFrame]:
+    start, end = _day_range(context)
+    frame = sources.sources().news.news(list(universe["ticker"]), start, end)
+    _require(
+        frame,
+        quality.schema(frame, frames.NEWS_SENTIMENT),
+        quality.duplicate_keys(frame, frames.NEWS_SENTIMENT.key),
+        quality.news_ranges(frame),
+    )
+    warehouse.warehouse().replace_rows("raw_news_sentiment", frame, {"trading_date": (start, end)})
+    meta = frame_metadata(frame, date_col="trading_date", entity_col="ticker")
+    meta["mean_sentiment"] = float(frame["sentiment"].mean()) if len(frame) else 0.0
+    return dg.Output(frame, metadata=meta)
+
+
+def _checks() -> list[dg.AssetChecksDefinition]:
+    specs = [
+        (universe, frames.UNIVERSE, None),
+        (thirteenf_holdings, frames.THIRTEENF_HOLDINGS, quality.holdings_ranges),
+        (insider_trades, frames.INSIDER_TRADES, quality.insider_ranges),
+        (prices, frames.PRICES, quality.price_ranges),
+        (news_sentiment, frames.NEWS_SENTIMENT, quality.news_ranges),
+    ]
+    checks = []
+    for asset, spec, ranges in specs:
+        checks.append(
+            quality_check(asset, "schema", lambda f, s=spec: quality.schema(f, s), f"Columns and dtypes match frames.{spec.name.upper()}.")
+        )
+        checks.append(
+            quality_check(asset, "unique_keys", lambda f, s=spec: quality.duplicate_keys(f, s.key), f"No two rows share the key {spec.key}.")
+        )
+        if ranges is not None:
+            checks.append(quality_check(asset, "value_ranges", ranges, (ranges.__doc__ or "Values in range.").strip()))
+    checks.append(
+        quality_check(
+            thirteenf_holdings,
+            "cover_totals",
+            quality.cover_totals,
+            "Parsed row count and summed value equal each filing's cover page totals.",
+        )
+    )
+    checks.append(
+        quality_check(
+            thirteenf_holdings,
+            "value_units",
+            quality.value_units,
+            "The thousands/dollars decision implies plausible prices per share.",
+        )
+    )
+    return checks
+
+
+daily_sources_job = dg.define_asset_job(
+    "daily_sources_job",
+    selection=dg.AssetSelection.assets(insider_trades, prices, news_sentiment),
+    partitions_def=trading_day_partitions,
+)
+
+
+@dg.schedule(
+    job=daily_sources_job,
+    cron_schedule="30 18 * * 1-5",
+    execution_timezone="America/New_York",
+    description="After the close: fetch the day's Form 4s, bars and news.",
+)
+def daily_sources_schedule(context: dg.ScheduleEvaluationContext) -> Iterator[dg.RunRequest | dg.SkipReason]:
+    day = context.scheduled_execution_time.date()
+    if not is_trading_day(day):
+        yield dg.SkipReason(f"{day} is not a trading day")
+        return
+    yield dg.RunRequest(run_key=day.isoformat(), partition_key=day.isoformat())
+
+
+universe_job = dg.define_asset_job("universe_job", selection=dg.AssetSelection.assets(universe))
+thirteenf_job = dg.define_asset_job(
+    "thirteenf_job",
+    selection=dg.AssetSelection.assets(thirteenf_holdings),
+    partitions_def=thirteenf_partitions,
+)
+
+
+@dg.sensor(
+    job=thirteenf_job,
+    minimum_interval_seconds=3600,
+    description="Finds new 13F filings of tracked filers and requests their (quarter, filer) partitions.",
+)
+def thirteenf_filings_sensor(
+    context: dg.SensorEvaluationContext, sources: SourcesResource
+) -> dg.SensorResult:
+    import json
+
+    src = sources.sources()
+    known = set(context.instance.get_dynamic_partitions(FILERS)) if context.instance else set()
+    tracked = sorted(known | set(src.filer_ciks))
+    seen = set(json.loads(context.cursor)) if context.cursor else set()
+    quarters = set(thirteenf_partitions.get_partitions_def_for_dimension("quarter").get_partition_keys())
+    new = edgar.new_13f_filings(src.edgar, tracked, seen)
+    requests = [
+        dg.RunRequest(
+            run_key=ref.accession,
+            partition_key=dg.MultiPartitionKey({"quarter": ref.report_date.isoformat(), "filer": ref.cik}),
+        )
+        for ref in new
+        if ref.report_date.isoformat() in quarters
+    ]
+    missing = sorted(set(tracked) - known)
+    return dg.SensorResult(
+        run_requests=requests,
+        cursor=json.dumps(sorted(seen | {r.accession for r in new})),
+        dynamic_partitions_requests=[filer_partitions.build_add_request(missing)] if missing else [],
+    )
+
+
+assets = [universe, thirteenf_holdings, insider_trades, prices, news_sentiment]
+checks = _checks()
+source_defs = dg.Definitions(
+    assets=assets,
+    asset_checks=checks,
+    jobs=[universe_job, thirteenf_job, daily_sources_job],
+    schedules=[daily_sources_schedule],
+    sensors=[thirteenf_filings_sensor],
+)
