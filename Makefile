@@ -1,0 +1,50 @@
+# The two commands of the README: `make demo` and `make test`. Both create the
+# virtualenv and install on first use, so they work on a fresh clone.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+export DAGSTER_HOME ?= $(CURDIR)/.data/dagster_home
+
+.PHONY: install demo test test-all ui lint typecheck check bench clean
+
+$(STAMP): pyproject.toml setup.py
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## The main job on the offline demo world; prints a summary (`ARGS="--json"` for JSON).
+demo: install
+	$(VENV)/bin/investor-mimic demo $(ARGS)
+
+## The test suite (slow scale tests excluded; `make test-all` runs them too).
+test: install
+	$(PY) -m pytest -m "not slow" -q -p no:cacheprovider
+
+test-all: install
+	$(PY) -m pytest -q -p no:cacheprovider
+
+## Dagster UI (webserver + daemon) on the demo world at http://127.0.0.1:3000
+ui: install
+	$(PY) -c "from pathlib import Path; from investor_mimic.instance import prepare_home; prepare_home(Path('$(DAGSTER_HOME)'))"
+	$(VENV)/bin/dagster dev -m investor_mimic.definitions -h 127.0.0.1 -p 3000
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: install
+	$(VENV)/bin/mypy
+
+## The Dagster CLI's own validation of the one Definitions object.
+check: install
+	$(VENV)/bin/dagster definitions validate -m investor_mimic.definitions
+
+bench: install
+	$(PY) benchmarks/factor_panel_large.py
+	$(PY) benchmarks/backfill_demo_year.py
+
+clean:
+	rm -rf .data $(VENV)
