@@ -1,6 +1,5 @@
 """The factor panel: eight normalised point-in-time factors per trading day and ticker."""
 
-from __future__ import annotations
 
 from datetime import date
 

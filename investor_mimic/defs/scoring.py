@@ -8,7 +8,6 @@ re-materializing it on a schedule never changes the weights of past days.
 feeds nothing that trades.
 """
 
-from __future__ import annotations
 
 from datetime import date
 

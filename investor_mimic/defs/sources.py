@@ -7,7 +7,6 @@ the SQL models, and returns the frame for Parquet storage. The same rules run ag
 blocking asset checks, so the UI shows them per partition.
 """
 
-from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
