@@ -56,7 +56,9 @@ def holdings_frame(
     if cik is None:
         raise FilingError("13F submission: filer CIK is unknown (no header and no <cik>)")
     if name is None:
-        raise FilingError("13F submission: filer name is unknown (no header and no <filingManager>)")
+        raise FilingError(
+            "13F submission: filer name is unknown (no header and no <filingManager>)"
+        )
     accession, filed_at = _when(sub, accession, filed_at)
     mapping = cusip_to_ticker or {}
     rows = [
@@ -147,10 +149,12 @@ def read_form4(sub: Submission) -> Form4:
     if len(found) > 1:
         raise FilingError(f"{found[1][0].label}: a second <ownershipDocument>")
     doc, root = found[0]
-    return parse_form4(root, f"{doc.label} Form 4" if doc.sequence else "Form 4")
+    return parse_form4(root, doc.describe("Form 4"))
 
 
-def _when(sub: Submission, accession: str | None, filed_at: datetime | None) -> tuple[str, datetime]:
+def _when(
+    sub: Submission, accession: str | None, filed_at: datetime | None
+) -> tuple[str, datetime]:
     accession = accession or sub.header.accession
     filed_at = filed_at or sub.header.filed_at
     if accession is None:

@@ -56,6 +56,10 @@ class XmlDocument:
         parts = [p for p in (self.type, self.filename) if p]
         return f"document {self.sequence} ({', '.join(parts)})" if self.sequence else "XML document"
 
+    def describe(self, kind: str) -> str:
+        """``kind`` located in this document, for error messages."""
+        return f"{kind} in {self.label}" if self.sequence else kind
+
     def root(self) -> Element:
         return read_xml(self.xml, self.label)
 

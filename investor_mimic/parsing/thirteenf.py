@@ -41,13 +41,12 @@ from investor_mimic.parsing.xmltools import (
 )
 
 COVER_NAMESPACES = frozenset({"http://www.sec.gov/edgar/thirteenffiler", None})
-TABLE_NAMESPACES = frozenset(
-    {"http://www.sec.gov/edgar/document/thirteenf/informationtable", None}
-)
+TABLE_NAMESPACES = frozenset({"http://www.sec.gov/edgar/document/thirteenf/informationtable", None})
 DOLLARS_FROM = date(2022, 12, 31)  # first report period whose <value> is in dollars
 AMENDMENT_TYPES = frozenset({"RESTATEMENT", "NEW HOLDINGS"})
 _DATE_FORMATS = ("%m-%d-%Y", "%Y-%m-%d")
 _CUSIP = re.compile(r"[0-9A-Z]{9}")
+UnitBasis = Literal["period", "elements", "assumed"]
 
 
 @dataclass(frozen=True)
@@ -101,7 +100,7 @@ class ValueUnits:
     """The unit decision for ``<value>`` and the evidence behind it."""
 
     multiplier: int  # 1000: stated in thousands; 1: stated in dollars
-    basis: Literal["period", "elements", "assumed"]
+    basis: UnitBasis  # what decided: the period, post-2022 elements, or nothing (assumed)
     rule: str
     period_of_report: date | None
     schema_version: str | None
@@ -197,7 +196,10 @@ def _other_managers(summary: Element, where: str) -> list[OtherManager]:
     for entry in children(info, "otherManager2") if info is not None else []:
         manager = find(entry, "otherManager")
         fields = (
-            {k: text(manager, k, where, required=False) for k in ("name", "cik", "form13FFileNumber")}
+            {
+                k: text(manager, k, where, required=False)
+                for k in ("name", "cik", "form13FFileNumber")
+            }
             if manager is not None
             else {}
         )
@@ -269,6 +271,7 @@ def decide_value_units(
       thousands, with ``basis="assumed"`` so the caller can see it was not read.
     """
     figi = any(h.figi for h in holdings)
+    basis: UnitBasis
     if period is not None:
         before = period < DOLLARS_FROM
         multiplier, basis = (1000 if before else 1), "period"
@@ -282,10 +285,12 @@ def decide_value_units(
     else:
         multiplier, basis = 1000, "assumed"
         rule = "no period of report and no post-2022 elements: <value> assumed in thousands"
-    prices = [h.value * multiplier / h.shares for h in holdings if h.share_type == "SH" and h.shares > 0]
+    prices = [
+        h.value * multiplier / h.shares for h in holdings if h.share_type == "SH" and h.shares > 0
+    ]
     return ValueUnits(
         multiplier=multiplier,
-        basis=basis,  # type: ignore[arg-type]
+        basis=basis,
         rule=rule,
         period_of_report=period,
         schema_version=schema_version,
@@ -309,16 +314,16 @@ def read_thirteenf(documents: Sequence[XmlDocument]) -> ThirteenF:
         if is_cover(root):
             if cover is not None:
                 raise FilingError(f"{doc.label}: a second 13F cover page")
-            cover = parse_cover(root, f"{doc.label} 13F cover page")
+            cover = parse_cover(root, doc.describe("13F cover page"))
             embedded = _embedded_documents(root, doc.label)
         elif is_information_table(root):
             if holdings is not None:
                 raise FilingError(f"{doc.label}: a second 13F information table")
-            holdings = parse_information_table(root, f"{doc.label} 13F information table")
+            holdings = parse_information_table(root, doc.describe("13F information table"))
     for doc in embedded if holdings is None else []:
         root = doc.root()
         if is_information_table(root):
-            holdings = parse_information_table(root, f"{doc.label} 13F information table")
+            holdings = parse_information_table(root, doc.describe("13F information table"))
     if cover is None and holdings is None:
         raise FilingError("no 13F cover page or information table found")
     rows = tuple(holdings or ())
@@ -341,7 +346,7 @@ def _embedded_documents(root: Element, label: str) -> list[XmlDocument]:
             XmlDocument(
                 xml=payload,
                 type=text(doc, "conformedDocumentType", where, required=False),
-                sequence=f"{label}/{n}",
+                sequence=f"{n} embedded in the cover page",
                 filename=text(doc, "conformedName", where, required=False),
             )
         )

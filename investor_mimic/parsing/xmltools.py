@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import math
 from datetime import date, datetime
+from typing import TypeAlias
 
 from lxml import etree
 
 from investor_mimic.parsing.errors import FilingError
 
-Element = etree._Element
+Element: TypeAlias = etree._Element
 
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, remove_comments=True)
 

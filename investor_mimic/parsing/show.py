@@ -1,0 +1,204 @@
+"""``investor-mimic filing show``: one filing rendered as a table, JSON or CSV.
+
+Why content detection rather than file names: EDGAR serves the same documents as full
+submissions (``.txt``/``.nc``) and as lone XML files under arbitrary names. Accepted: a
+13F full submission, a lone 13F cover page, a lone information table, a Form 4 (full
+submission or XML).
+
+Value units of a lone information table: it has no period of report, so the unit of
+``<value>`` cannot be read from one. Rule (see
+:func:`investor_mimic.parsing.thirteenf.decide_value_units`): dollars when the table uses
+an element of the post-2022 schema (``<figi>``); otherwise thousands, reported with
+``basis: assumed`` in ``summary.value_units`` so the reader sees it was not read.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import asdict
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from tabulate import tabulate
+
+from investor_mimic.parsing.errors import FilingError
+from investor_mimic.parsing.extract import read_form4
+from investor_mimic.parsing.form4 import is_ownership_document
+from investor_mimic.parsing.submission import Submission, split_submission
+from investor_mimic.parsing.thirteenf import is_cover, is_information_table, read_thirteenf
+from investor_mimic.parsing.xmltools import localname
+
+Format = Literal["table", "json", "csv"]
+
+THIRTEENF_COLUMNS = (
+    "line",
+    "cusip",
+    "issuer",
+    "title_of_class",
+    "figi",
+    "value_usd",
+    "shares",
+    "share_type",
+    "put_call",
+    "investment_discretion",
+    "other_managers",
+    "voting_sole",
+    "voting_shared",
+    "voting_none",
+)
+FORM4_COLUMNS = (
+    "line",
+    "is_derivative",
+    "security_title",
+    "transaction_date",
+    "code",
+    "shares",
+    "price",
+    "acquired_disposed",
+    "direct_indirect",
+    "is_10b5_1",
+)
+# the table view leaves out wide, rarely read columns; json and csv keep everything
+_TABLE_HIDDEN = frozenset({"figi", "voting_sole", "voting_shared", "voting_none"})
+
+
+def render_filing(path: Path, fmt: Format) -> str:
+    """Parse the filing at ``path`` and render it; ``FilingError`` for anything unreadable."""
+    sub = split_submission(path.read_bytes())
+    if not sub.documents:
+        raise FilingError("submission contains no XML document")
+    roots = [doc.root() for doc in sub.documents]
+    if any(is_ownership_document(r) for r in roots):
+        form, summary, rows, columns = _form4_view(sub)
+    elif any(is_cover(r) or is_information_table(r) for r in roots):
+        form, summary, rows, columns = _thirteenf_view(sub)
+    else:
+        names = ", ".join(f"<{localname(r)}>" for r in roots)
+        raise FilingError(f"not a 13F or Form 4 document (root element {names})")
+    if fmt == "json":
+        return (
+            json.dumps({"form": form, "summary": summary, "rows": rows}, default=_iso, indent=2)
+            + "\n"
+        )
+    if fmt == "csv":
+        return _csv(rows, columns)
+    return _table(form, summary, rows, columns)
+
+
+def _thirteenf_view(
+    sub: Submission,
+) -> tuple[str, dict[str, Any], list[dict[str, Any]], tuple[str, ...]]:
+    filing = read_thirteenf(sub.documents)
+    cover, header = filing.cover, sub.header
+    rows = [
+        {c: getattr(h, c, None) for c in THIRTEENF_COLUMNS} | {"value_usd": filing.value_usd(h)}
+        for h in filing.holdings
+    ]
+    form = (cover.submission_type if cover else None) or header.form_type or "13F information table"
+    filer_name = (header.filer.name if header.filer else None) or (
+        cover.filer_name if cover else None
+    )
+    filer_cik = (header.filer.cik if header.filer else None) or (cover.filer_cik if cover else None)
+    summary: dict[str, Any] = {
+        "accession": header.accession,
+        "filer_cik": filer_cik,
+        "filer_name": filer_name,
+        "period_of_report": cover.period_of_report if cover else header.period_of_report,
+        "filed_at": header.filed_at,
+        "amendment_type": cover.amendment_type if cover else None,
+        "entry_total": cover.entry_total if cover else None,
+        "value_total_usd": filing.cover_value_total_usd,
+        "has_information_table": filing.has_table,
+        "parsed_rows": len(rows),
+        "parsed_value_usd": sum(r["value_usd"] for r in rows),
+        "value_units": asdict(filing.units),
+    }
+    return form, summary, rows, THIRTEENF_COLUMNS
+
+
+def _form4_view(
+    sub: Submission,
+) -> tuple[str, dict[str, Any], list[dict[str, Any]], tuple[str, ...]]:
+    form4 = read_form4(sub)
+    rows = [{c: getattr(t, c) for c in FORM4_COLUMNS} for t in form4.transactions]
+    summary: dict[str, Any] = {
+        "accession": sub.header.accession,
+        "filed_at": sub.header.filed_at,
+        "schema_version": form4.schema_version,
+        "period_of_report": form4.period_of_report,
+        "issuer_cik": form4.issuer_cik,
+        "issuer_name": form4.issuer_name,
+        "ticker": form4.ticker,
+        "owners": [
+            {
+                k: getattr(o, k)
+                for k in (
+                    "name",
+                    "cik",
+                    "is_director",
+                    "is_officer",
+                    "is_ten_percent_owner",
+                    "is_other",
+                    "officer_title",
+                )
+            }
+            for o in form4.owners
+        ],
+        "aff10b5_one": form4.aff10b5one,
+        "parsed_rows": len(rows),
+    }
+    return form4.document_type, summary, rows, FORM4_COLUMNS
+
+
+def _iso(value: object) -> str:
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    raise TypeError(f"cannot render {type(value).__name__}")
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if isinstance(value, float):
+        return f"{value:,.0f}" if value.is_integer() else f"{value:,.4f}".rstrip("0")
+    return str(value)
+
+
+def _csv(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(columns), lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: _iso(v) if isinstance(v, date) else v for k, v in row.items()})
+    return out.getvalue()
+
+
+def _table(
+    form: str, summary: dict[str, Any], rows: list[dict[str, Any]], columns: tuple[str, ...]
+) -> str:
+    lines = [f"form: {form}"]
+    for key, value in summary.items():
+        if key == "owners":
+            for n, owner in enumerate(value, 1):
+                roles = [
+                    r
+                    for r in ("director", "officer", "ten_percent_owner", "other")
+                    if owner[f"is_{r}"]
+                ]
+                described = ", ".join(roles) or "no role"
+                if owner["officer_title"]:
+                    described += f", {owner['officer_title']}"
+                lines.append(f"owner {n}: {owner['name']} (CIK {owner['cik']}; {described})")
+        elif isinstance(value, dict):
+            lines.extend(f"{key}.{k}: {_cell(v)}" for k, v in value.items())
+        else:
+            lines.append(f"{key}: {_cell(value)}")
+    shown = [c for c in columns if c not in _TABLE_HIDDEN]
+    body = [[_cell(r[c]) for c in shown] for r in rows]
+    table = tabulate(body, headers=shown, disable_numparse=True) if rows else "(no rows)"
+    return "\n".join(lines) + "\n\n" + table + "\n"
