@@ -1,0 +1,131 @@
+"""Settings → the backend of every source: the demo world folder or the real service.
+
+Why one factory: the Dagster layer asks for :class:`Sources` and talks only to the
+protocols below, so switching a source between the demo world and the real service is
+one setting (``IM_EDGAR_SOURCE``, ``IM_PRICES_SOURCE``, ``IM_NEWS_SOURCE``), never code.
+Which world a mixed configuration uses: the universe and tracked filers follow EDGAR
+(the demo world's filings only name demo issuers), the benchmark follows prices.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Protocol
+
+import pandas as pd
+
+from investor_mimic.settings import Settings
+from investor_mimic.sources.alpaca_bars import AlpacaBars, DemoBars
+from investor_mimic.sources.alpha_vantage import AlphaVantageNews, DemoNews
+from investor_mimic.sources.edgar import (
+    EdgarClient,
+    EdgarTransport,
+    FolderEdgarTransport,
+    HttpEdgarTransport,
+    cik10,
+)
+
+
+class PriceSource(Protocol):
+    def bars(self, tickers: Sequence[str], start: date, end: date) -> pd.DataFrame:
+        """Daily bars of ``tickers`` for trading days in [start, end] (frames.PRICES)."""
+        ...
+
+
+class NewsSource(Protocol):
+    def news(self, tickers: Sequence[str], start: date, end: date) -> pd.DataFrame:
+        """Items whose trading_date is in [start, end] (frames.NEWS_SENTIMENT)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Everything the source assets need; ``edgar`` wraps either EDGAR transport."""
+
+    edgar: EdgarClient
+    bars: PriceSource
+    news: NewsSource
+    universe_path: Path
+    benchmark: str
+    filer_ciks: tuple[str, ...]
+
+
+class SourcesError(RuntimeError):
+    """The settings do not describe a usable set of sources."""
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What the demo world's ``manifest.json`` tells the sources."""
+
+    benchmark: str
+    filer_ciks: tuple[str, ...]
+
+
+def read_manifest(world_dir: Path) -> Manifest:
+    """The demo world's ``manifest.json`` (``benchmark_ticker``, ``filers[].cik``)."""
+    path = world_dir / "manifest.json"
+    if not path.is_file():
+        raise SourcesError(f"demo world manifest not found: {path} (generate the world first)")
+    try:
+        doc = json.loads(path.read_bytes())
+        return Manifest(
+            benchmark=str(doc["benchmark_ticker"]),
+            filer_ciks=tuple(cik10(f["cik"]) for f in doc["filers"]),
+        )
+    except (ValueError, KeyError, TypeError) as exc:
+        raise SourcesError(f"{path}: unreadable manifest ({type(exc).__name__}: {exc})") from exc
+
+
+def sources_from_settings(settings: Settings) -> Sources:
+    """Build every backend the settings select; real services fail here on missing keys."""
+    world = settings.world_dir
+    demo = "demo" in (settings.edgar_source, settings.prices_source)
+    manifest = read_manifest(world) if demo else Manifest("", ())
+    transport: EdgarTransport
+    if settings.edgar_source == "demo":
+        transport = FolderEdgarTransport(world / "edgar")
+        universe_path = world / "universe.csv"
+        filers = manifest.filer_ciks
+    else:
+        transport = HttpEdgarTransport(
+            settings.edgar_identity,
+            settings.edgar_www_url,
+            settings.edgar_data_url,
+            settings.edgar_max_rps,
+        )
+        if settings.universe_path is None:
+            raise SourcesError("IM_UNIVERSE_PATH is required when IM_EDGAR_SOURCE=sec")
+        universe_path = settings.universe_path
+        filers = tuple(cik10(c) for c in settings.tracked_filers)
+
+    bars: PriceSource
+    if settings.prices_source == "demo":
+        bars = DemoBars(world / "market" / "bars.parquet")
+        benchmark = manifest.benchmark
+    else:
+        bars = AlpacaBars(
+            settings.alpaca_api_key, settings.alpaca_secret_key, settings.alpaca_data_url
+        )
+        benchmark = settings.benchmark_ticker
+
+    news: NewsSource
+    if settings.news_source == "demo":
+        news = DemoNews(world / "market" / "news")
+    else:
+        news = AlphaVantageNews(
+            settings.alphavantage_api_key, settings.alphavantage_url, settings.alphavantage_rpm
+        )
+
+    return Sources(
+        edgar=EdgarClient(transport),
+        bars=bars,
+        news=news,
+        universe_path=universe_path,
+        benchmark=benchmark,
+        filer_ciks=filers,
+    )
