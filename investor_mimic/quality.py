@@ -158,3 +158,27 @@ def _rules_report(frame: pd.DataFrame, rules: dict[str, np.ndarray]) -> Report:
         if n:
             report.problems.append(f"{n} rows with {name}")
     return report
+
+
+def stale_entities(
+    frame: pd.DataFrame, date_col: str, entity_col: str, max_gap_days: int
+) -> Report:
+    """Entities whose latest row lags the frame's latest date by more than ``max_gap_days``.
+
+    Why: a feed that silently stops updating some tickers still returns a plausible frame;
+    factors would then carry stale prices forward as if they were today's.
+    """
+    report = Report()
+    if frame.empty:
+        return report
+    latest = pd.to_datetime(frame.groupby(entity_col)[date_col].max())
+    newest = latest.max()
+    lag = np.busday_count(latest.to_numpy().astype("datetime64[D]"), np.datetime64(newest.date(), "D"))
+    stale = latest[lag > max_gap_days]
+    report.metadata = {"entities": len(latest), "stale": len(stale), "newest": str(newest.date())}
+    if len(stale):
+        sample = {k: str(v.date()) for k, v in stale.head(5).items()}
+        report.problems.append(
+            f"{len(stale)} {entity_col}s have no row in the last {max_gap_days} business days: {sample}"
+        )
+    return report

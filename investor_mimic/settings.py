@@ -25,9 +25,6 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="IM_", env_file=".env", extra="ignore")
 
     data_dir: Path = Field(Path(".data"), description="Where worlds, Parquet and the SQLite warehouse live.")
-    environment: Literal["local", "staging", "production"] = Field(
-        "local", description="Chooses resources: local files/SQLite, or S3/PostgreSQL."
-    )
 
     # demo world
     world_size: WorldSize = Field("demo", description="Demo world size: tiny, demo or large.")
@@ -90,3 +87,13 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """Settings of this process; tests build their own ``Settings(...)`` instead."""
     return Settings()
+
+
+def settings_table() -> str:
+    """The README's settings table, generated so docs and code cannot drift (a test compares)."""
+    rows = ["| variable | default | what it does |", "|---|---|---|"]
+    for name, info in Settings.model_fields.items():
+        default = info.default_factory() if info.default_factory else info.default  # type: ignore[call-arg]
+        shown = "(unset)" if default in (None, []) else f"`{default}`"
+        rows.append(f"| `IM_{name.upper()}` | {shown} | {info.description} |")
+    return "\n".join(rows)

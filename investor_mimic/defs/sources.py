@@ -26,6 +26,7 @@ from investor_mimic.partitions import (
     thirteenf_partitions,
     trading_day_partitions,
 )
+from investor_mimic.settings import get_settings
 from investor_mimic.sources import edgar
 from investor_mimic.sources.universe import load_universe
 
@@ -208,6 +209,15 @@ def _checks() -> list[dg.AssetChecksDefinition]:
         )
         if ranges is not None:
             checks.append(quality_check(asset, "value_ranges", ranges, (ranges.__doc__ or "Values in range.").strip()))
+    stale_days = get_settings().stale_after_days
+    checks.append(
+        quality_check(
+            prices,
+            "fresh",
+            lambda f: quality.stale_entities(f, "date", "ticker", stale_days),
+            f"Every ticker has a bar within {stale_days} business days of the newest bar.",
+        )
+    )
     checks.append(
         quality_check(
             thirteenf_holdings,
