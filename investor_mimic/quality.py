@@ -118,7 +118,9 @@ def cover_totals(holdings: pd.DataFrame, tolerance_usd: float = 1_000.0) -> Repo
     tol = np.maximum(tolerance_usd, 1e-6 * per["value_total"].abs())
     bad_value = per[stated & ((per["value"] - per["value_total"]).abs() > tol)]
     for acc, row in bad_rows.iterrows():
-        report.problems.append(f"{acc}: {row['rows']} rows parsed, cover says {row['entry_total']}")
+        report.problems.append(
+            f"{acc}: {int(row['rows'])} rows parsed, cover says {int(row['entry_total'])}"
+        )
     for acc, row in bad_value.iterrows():
         report.problems.append(
             f"{acc}: parsed value ${row['value']:,.0f}, cover says ${row['value_total']:,.0f}"
