@@ -464,7 +464,7 @@ def test_queries(project: SqlProject, model: str, dialect: str = "sqlite") -> li
             sql = f"SELECT {cols}, COUNT(*) AS n_rows FROM {model} GROUP BY {cols} HAVING COUNT(*) > 1"
             what = f"({cols}) is unique"
         else:  # expression_is_true
-            expr = _render(project, str(t.args["expression"]), dialect, where=where)
+            expr = _render(project, str(t.args["expression"]).strip(), dialect, where=where)
             sql, what = f"SELECT * FROM {model} WHERE NOT ({expr})", f"every row has {expr}"
         specs.append(TestSpec(t.name, model, sql, t.blocking, what, refs, sources))
     return specs
