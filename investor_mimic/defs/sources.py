@@ -15,7 +15,7 @@ import dagster as dg
 import pandas as pd
 
 from investor_mimic import frames, quality
-from investor_mimic.calendar import is_trading_day, trading_days
+from investor_mimic.calendar import is_trading_day, previous_trading_day, trading_days
 from investor_mimic.defs.checks import quality_check
 from investor_mimic.defs.metadata import frame_metadata
 from investor_mimic.defs.resources import WarehouseResource
@@ -109,8 +109,10 @@ def _daily_asset(name: str, partition_col: str, description: str, kinds: set[str
 
 @_daily_asset(
     "insider_trades",
-    "filing_date",
-    "Form 4 transactions of universe issuers, by filing date; known from acceptance.",
+    "known_date",
+    "Form 4 transactions of universe issuers. Partition D holds the filings accepted "
+    "after D-1's close and by D's close (known_date = D), so EDGAR days that are not "
+    "trading days (Good Friday) and after-close filings land on the day they count for.",
     {"sec"},
 )
 def insider_trades(
@@ -122,21 +124,23 @@ def insider_trades(
     start, end = _day_range(context)
     client = sources.sources().edgar
     issuers = dict(zip(universe["cik"], universe["ticker"], strict=True))
-    days = trading_days(start, end)
+    days = pd.date_range(previous_trading_day(start), end, freq="D")
     parts = []
     for i, day in enumerate(days):
         parts.append(edgar.insider_trades(client, day.date(), issuers))
         if (i + 1) % 100 == 0:
-            context.log.info(f"insider_trades: {i + 1}/{len(days)} days fetched")
-    frame = frames.coerce(pd.concat(parts, ignore_index=True), frames.INSIDER_TRADES) if parts else frames.INSIDER_TRADES.empty()
+            context.log.info(f"insider_trades: {i + 1}/{len(days)} EDGAR days read")
+    frame = frames.coerce(pd.concat(parts, ignore_index=True), frames.INSIDER_TRADES)
+    frame = frame[frame["known_date"].between(pd.Timestamp(start), pd.Timestamp(end))]
+    frame = frame.reset_index(drop=True)
     _require(
         frame,
         quality.schema(frame, frames.INSIDER_TRADES),
         quality.duplicate_keys(frame, frames.INSIDER_TRADES.key),
         quality.insider_ranges(frame),
     )
-    warehouse.warehouse().replace_rows("raw_insider_trades", frame, {"filing_date": (start, end)})
-    meta = frame_metadata(frame, date_col="filing_date", entity_col="ticker")
+    warehouse.warehouse().replace_rows("raw_insider_trades", frame, {"known_date": (start, end)})
+    meta = frame_metadata(frame, date_col="known_date", entity_col="ticker")
     meta["open_market_purchases"] = int((frame["code"] == "P").sum())
     return dg.Output(frame, metadata=meta)
 
