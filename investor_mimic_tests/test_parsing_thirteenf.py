@@ -253,8 +253,7 @@ def test_truncated_information_table_is_a_filing_error(edgar_fixtures: Path) -> 
     [
         (COVER_NS, "http://example.com/13f", "unknown namespace"),
         ("<submissionType>13F-HR</submissionType>", "", "missing <headerData/submissionType>"),
-        ("<periodOfReport>12-31-2020</periodOfReport>", "<periodOfReport>2020-31-12</periodOfReport>",
-         "not a date"),
+        ("<periodOfReport>12-31-2020<", "<periodOfReport>2020-31-12<", "not a date"),
         ("<tableValueTotal>114663960<", "<tableValueTotal>-5<", "negative value"),
         ("<tableEntryTotal>92<", "<tableEntryTotal>9.5<", "not a count"),
     ],
