@@ -1,0 +1,112 @@
+"""Cross-sectional normalisation of a (date x ticker) factor panel, one date at a time.
+
+Why these choices:
+
+* **Winsorise at the 1st/99th percentile of the date's cross-section** (linear
+  interpolation between order statistics, like ``numpy.quantile``). Percentile clipping
+  rather than ±k·MAD because several factors are sparse (insider buying and 13F flow are
+  exactly 0 for most tickers on most dates): their MAD is 0 and a MAD rule would clip
+  every informative value to the median.
+* **z-score with the population standard deviation** (``ddof=0``), so a normalised
+  cross-section has mean 0 and standard deviation exactly 1.
+* **Optional sector neutrality**: after winsorising, subtract each sector's mean, then
+  divide by the cross-sectional standard deviation; each sector then has mean 0.
+* **NaN stays NaN** and is ignored by every statistic. A date whose cross-section has
+  fewer than two values, or no dispersion after winsorising, carries no cross-sectional
+  information: the whole date is NaN rather than a made-up 0.
+
+Every statistic is computed within one row (date), so a date's output never depends on
+another date's values (tested).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def row_quantiles(values: np.ndarray, q: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row ``q`` and ``1 - q`` quantiles over the non-NaN values (NaN for empty rows)."""
+    ordered = np.sort(values, axis=1)  # NaN sorts last
+    count = np.sum(~np.isnan(values), axis=1)
+    out = []
+    for level in (q, 1.0 - q):
+        position = level * np.maximum(count - 1, 0)
+        low = np.floor(position).astype(np.int64)
+        high = np.minimum(low + 1, np.maximum(count - 1, 0))
+        below = np.take_along_axis(ordered, low[:, None], axis=1)[:, 0]
+        above = np.take_along_axis(ordered, high[:, None], axis=1)[:, 0]
+        quantile = below + (position - low) * (above - below)
+        out.append(np.where(count > 0, quantile, np.nan))
+    return out[0], out[1]
+
+
+def winsorise(panel: pd.DataFrame, q: float = 0.01) -> pd.DataFrame:
+    """Clip each date's values to that date's [q, 1-q] quantiles."""
+    if not 0.0 <= q < 0.5:
+        raise ValueError(f"winsorise: quantile {q} is not in [0, 0.5)")
+    values = panel.to_numpy(dtype=np.float64)
+    low, high = row_quantiles(values, q)
+    with np.errstate(invalid="ignore"):
+        clipped = np.clip(values, low[:, None], high[:, None])
+    return pd.DataFrame(clipped, index=panel.index, columns=panel.columns)
+
+
+def _row_sum(values: np.ndarray) -> np.ndarray:
+    """Sum of each row's non-NaN values, added strictly left to right.
+
+    ``np.sum`` picks pairwise or sequential summation depending on the array's shape, so
+    the same date could get different last bits when computed alone or in a batch;
+    a cumulative sum is always sequential.
+    """
+    if values.shape[1] == 0:
+        return np.zeros(values.shape[0])
+    return np.cumsum(np.nan_to_num(values, nan=0.0), axis=1)[:, -1]
+
+
+def _row_mean(values: np.ndarray) -> np.ndarray:
+    count = np.sum(~np.isnan(values), axis=1)
+    total = _row_sum(values)
+    return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+def sector_demean(panel: pd.DataFrame, sectors: pd.Series) -> pd.DataFrame:
+    """Subtract, per date, the mean of the ticker's sector (``sectors`` indexed by ticker)."""
+    missing = panel.columns.difference(sectors.index)
+    if len(missing):
+        raise ValueError(f"sector_demean: no sector for tickers {list(missing[:5])}")
+    labels = sectors.reindex(panel.columns).to_numpy()
+    values = panel.to_numpy(dtype=np.float64)
+    out = np.empty_like(values)
+    for sector in pd.unique(labels):
+        cols = labels == sector
+        block = values[:, cols]
+        out[:, cols] = block - _row_mean(block)[:, None]
+    return pd.DataFrame(out, index=panel.index, columns=panel.columns)
+
+
+def zscore(panel: pd.DataFrame, *, demean: bool = True) -> pd.DataFrame:
+    """Per date ``(x - mean) / std`` (ddof=0); dates with < 2 values or no dispersion are NaN.
+
+    ``demean=False`` only scales (used after sector demeaning, which already centres).
+    """
+    values = panel.to_numpy(dtype=np.float64)
+    count = np.sum(~np.isnan(values), axis=1)
+    deviation = values - _row_mean(values)[:, None]
+    largest = np.max(np.abs(np.nan_to_num(values)), axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        spread = np.sqrt(_row_sum(deviation**2) / count)
+        # a spread at rounding-noise level is no dispersion (e.g. a sector-demeaned constant)
+        informative = (count >= 2) & (spread > 1e-12 * largest)
+        scaled = (deviation if demean else values) / np.where(informative, spread, np.nan)[:, None]
+    return pd.DataFrame(scaled, index=panel.index, columns=panel.columns)
+
+
+def normalise(
+    panel: pd.DataFrame, *, q: float = 0.01, sectors: pd.Series | None = None
+) -> pd.DataFrame:
+    """Winsorise, then z-score per date; with ``sectors``, demean within sector first."""
+    clipped = winsorise(panel, q)
+    if sectors is None:
+        return zscore(clipped)
+    return zscore(sector_demean(clipped, sectors), demean=False)

@@ -1,0 +1,104 @@
+"""The four price/volume factors and average dollar volume, over (trading day x ticker) panels.
+
+Point-in-time rule for every function here: the value on row D is a function of the rows
+up to and including D only (shifts look back, rolling windows are trailing). Row D uses
+the close of D, so a factor on D is known at D's close; orders built from it go to the
+next open.
+
+Windows count rows of the panel, which are NYSE trading days (see
+:func:`price_panels`). A value is NaN when its window is not fully covered ("insufficient
+history"), never a partial-window estimate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class PricePanels:
+    """Wide (trading day x ticker) close and volume.
+
+    ``close`` is carried forward over missing bars for at most ``fill_limit`` days;
+    ``volume`` is 0 on such carried days (nothing traded) and NaN where ``close`` is NaN.
+    """
+
+    close: pd.DataFrame
+    volume: pd.DataFrame
+
+
+def price_panels(
+    prices: pd.DataFrame, calendar: pd.DatetimeIndex, tickers: pd.Index, fill_limit: int = 5
+) -> PricePanels:
+    """Pivot long bars (``frames.PRICES``) onto ``calendar`` x ``tickers``.
+
+    Bars of other tickers or after the calendar end are ignored; a bar on a date inside
+    the calendar's range that is not in the calendar (not an NYSE trading day) is an error.
+    """
+    day = calendar.get_indexer(prices["date"])
+    col = tickers.get_indexer(prices["ticker"])
+    off_calendar = (day < 0) & (prices["date"] <= calendar[-1]).to_numpy()
+    if off_calendar.any():
+        example = prices.loc[off_calendar, "date"].iloc[0].date()
+        raise ValueError(
+            f"prices: {int(off_calendar.sum())} bars on dates that are not NYSE trading days, "
+            f"e.g. {example}"
+        )
+    keep = (day >= 0) & (col >= 0)
+    day, col = day[keep], col[keep]
+    shape = (len(calendar), len(tickers))
+    close = np.full(shape, np.nan)
+    volume = np.full(shape, np.nan)
+    close[day, col] = prices["close"].to_numpy()[keep]
+    volume[day, col] = prices["volume"].to_numpy()[keep]
+    close_frame = pd.DataFrame(close, index=calendar, columns=tickers).ffill(limit=fill_limit)
+    volume = np.where(np.isnan(volume) & ~np.isnan(close_frame.to_numpy()), 0.0, volume)
+    return PricePanels(close_frame, pd.DataFrame(volume, index=calendar, columns=tickers))
+
+
+def momentum_12_1(close: pd.DataFrame, lookback: int = 252, skip: int = 21) -> pd.DataFrame:
+    """``close[D - skip] / close[D - lookback] - 1``: the 12-month return without the last month.
+
+    Source: daily closes. The most recent ``skip`` days are left out because one-month
+    returns tend to reverse.
+    """
+    if not 0 <= skip < lookback:
+        raise ValueError(f"momentum_12_1: need 0 <= skip < lookback, got {skip}, {lookback}")
+    return close.shift(skip) / close.shift(lookback) - 1.0
+
+
+def trend(close: pd.DataFrame, windows: tuple[int, ...] = (50, 200)) -> pd.DataFrame:
+    """Mean over ``w`` in ``windows`` of ``close[D] / SMA_w[D] - 1`` (SMA over rows D-w+1..D)."""
+    gaps = [close / close.rolling(w, min_periods=w).mean() - 1.0 for w in windows]
+    return sum(gaps[1:], gaps[0]) / len(gaps)
+
+
+def relative_strength(close: pd.DataFrame, benchmark: pd.Series, days: int = 63) -> pd.DataFrame:
+    """``close[D] / close[D - days] - 1`` minus the same return of the benchmark."""
+    stock = close / close.shift(days) - 1.0
+    market = benchmark / benchmark.shift(days) - 1.0
+    return stock.sub(market, axis=0)
+
+
+def volume_accumulation(close: pd.DataFrame, volume: pd.DataFrame, days: int = 50) -> pd.DataFrame:
+    """Up-volume minus down-volume over total volume of the last ``days`` days, in [-1, 1].
+
+    ``sum(sign(close[d] - close[d-1]) * volume[d]) / sum(volume[d])`` over d in D-days+1..D:
+    a normalised on-balance-volume slope (buying pressure), comparable across sizes.
+    NaN when the window is incomplete or had no volume at all.
+    """
+    signed = np.sign(close.diff()) * volume
+    up_minus_down = signed.rolling(days, min_periods=days).sum()
+    total = volume.rolling(days, min_periods=days).sum()
+    return up_minus_down / total.where(total > 0)
+
+
+def average_dollar_volume(
+    close: pd.DataFrame, volume: pd.DataFrame, days: int = 63
+) -> pd.DataFrame:
+    """Mean of ``close * volume`` over the last ``days`` rows; NaN when incomplete or zero."""
+    adv = (close * volume).rolling(days, min_periods=days).mean()
+    return adv.where(adv > 0)
