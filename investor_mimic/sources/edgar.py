@@ -26,6 +26,7 @@ import pandas as pd
 
 from investor_mimic import frames
 from investor_mimic.calendar import _last_weekday, _nth_weekday, _observed
+from investor_mimic.parsing.errors import FilingError
 from investor_mimic.parsing.extract import holdings_frame, trades_frame
 from investor_mimic.sources.http import HttpNotFound, PoliteSession, RateLimiter
 
@@ -321,16 +322,21 @@ def thirteenf_holdings(
     """
     subs = client.submissions(filer_cik, filed_since=period)
     refs = [r for r in subs.filings if r.form in THIRTEENF_FORMS and r.report_date == period]
-    parts = [
-        holdings_frame(
-            client.filing_text(r.cik, r.accession),
-            cusip_to_ticker,
-            filer_cik=r.cik,
-            filer_name=subs.name,
-            accession=r.accession,
-        )
-        for r in refs
-    ]
+    parts = []
+    for ref in refs:
+        text = client.filing_text(ref.cik, ref.accession)
+        try:
+            parts.append(
+                holdings_frame(
+                    text,
+                    cusip_to_ticker,
+                    filer_cik=ref.cik,
+                    filer_name=subs.name,
+                    accession=ref.accession,
+                )
+            )
+        except FilingError as exc:
+            raise EdgarError(f"13F {ref.accession} of CIK {ref.cik}: {exc}") from exc
     return _concat(parts, frames.THIRTEENF_HOLDINGS)
 
 
@@ -372,10 +378,13 @@ def insider_trades(client: EdgarClient, day: date, issuers: Mapping[str, str]) -
     for entry in entries:
         if entry.form in FORM4_FORMS and entry.cik in tickers:
             wanted.setdefault(entry.accession, entry)
-    parts = [
-        trades_frame(client.document(entry.path), accession=accession)
-        for accession, entry in sorted(wanted.items())
-    ]
+    parts = []
+    for accession, entry in sorted(wanted.items()):
+        text = client.document(entry.path)
+        try:
+            parts.append(trades_frame(text, accession=accession))
+        except FilingError as exc:
+            raise EdgarError(f"Form 4 {entry.path}: {exc}") from exc
     trades = _concat(parts, frames.INSIDER_TRADES)
     trades = trades[trades["issuer_cik"].isin(tickers)].copy()
     trades["ticker"] = trades["issuer_cik"].map(tickers)
