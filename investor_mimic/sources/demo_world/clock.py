@@ -1,0 +1,60 @@
+"""When things happen: EDGAR business days, acceptance times and filing dates.
+
+Why a module: 13F and Form 4 filings share these rules. EDGAR accepts submissions
+06:00–22:00 Eastern; a 13F accepted after 17:30 is *filed as of* the next business day
+(Section 16 forms keep the same day until 22:00), while its point-in-time ``known_date``
+always follows the acceptance time. NYSE trading days stand in for EDGAR business days.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+import numpy as np
+
+from investor_mimic.calendar import is_trading_day, next_trading_day
+
+EDGAR_OPEN_MINUTE = 6 * 60
+EDGAR_CLOSE_MINUTE = 22 * 60
+FILED_SAME_DAY_UNTIL = time(17, 30)
+
+
+def business_day_on_or_after(d: date) -> date:
+    return d if is_trading_day(d) else next_trading_day(d)
+
+
+def add_business_days(d: date, n: int) -> date:
+    for _ in range(n):
+        d = next_trading_day(d)
+    return d
+
+
+def acceptance_time(rng: np.random.Generator, day: date, late_share: float) -> datetime:
+    """A time on ``day`` within EDGAR hours; ``late_share`` of them after 16:00."""
+    if rng.random() < late_share:
+        minute = int(rng.integers(16 * 60, EDGAR_CLOSE_MINUTE))
+    else:
+        minute = int(rng.integers(EDGAR_OPEN_MINUTE, 16 * 60))
+    second = int(rng.integers(0, 60))
+    return datetime.combine(day, time(minute // 60, minute % 60, second))
+
+
+def thirteenf_filing_date(accepted: datetime) -> date:
+    """EDGAR's "filed as of" date of a 13F: the next business day after 17:30."""
+    if accepted.time() > FILED_SAME_DAY_UNTIL or not is_trading_day(accepted.date()):
+        return next_trading_day(accepted.date())
+    return accepted.date()
+
+
+def quarter_ends(start: date, end: date) -> list[date]:
+    out = []
+    for year in range(start.year, end.year + 1):
+        for month, day in ((3, 31), (6, 30), (9, 30), (12, 31)):
+            d = date(year, month, day)
+            if start <= d <= end:
+                out.append(d)
+    return out
+
+
+def days_after(d: date, n: int) -> date:
+    return d + timedelta(days=n)
