@@ -5,7 +5,7 @@ Per signal (each factor of the panel, and the composite score when given):
 * daily IC (Pearson) and rank IC (Spearman) against the h-day forward return of
   :func:`investor_mimic.model.targets.forward_returns` (entry at D+1's open);
 * their mean, ICIR (mean / standard deviation of the daily values, not annualised) and
-  t-stat. The t-stat is Newey-West with h − 1 lags over all dates (see
+  t-stat. The t-stat is Newey-West with at least h − 1 lags over all dates (see
   :mod:`investor_mimic.model.stats`): overlapping h-day labels make daily ICs
   autocorrelated, and a naive t-stat would overstate significance about sqrt(h) times;
 * quantile mean forward returns: each date's names with a value are split into

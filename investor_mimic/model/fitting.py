@@ -200,7 +200,7 @@ def fit_weights(
         def solve(window: np.ndarray) -> np.ndarray:
             return moments.solve(window, ridge_alpha)
 
-    rows = []
+    rows: list[dict[str, object]] = []
     for refit in pd.DatetimeIndex(list(refit_dates)).unique().sort_values():
         window = training_dates(ends, refit, embargo)
         if len(window) < min_train_dates:

@@ -48,14 +48,18 @@ def cumulative_ic_png(daily_ic: pd.DataFrame, title: str = "Cumulative daily ran
     return _png(fig)
 
 
-def quantile_returns_png(table: pd.DataFrame, title: str = "Mean forward return by quantile") -> bytes:
+def quantile_returns_png(
+    table: pd.DataFrame, title: str = "Mean forward return by quantile"
+) -> bytes:
     """Grouped bars from a signal × quantile frame (e.g. ``Evaluation.quantile_table()``)."""
     fig, ax = _new_axes()
     n_signals, n_quantiles = table.shape
     width = 0.8 / max(n_quantiles, 1)
     x = np.arange(n_signals)
     for k, quantile in enumerate(table.columns):
-        ax.bar(x + (k - (n_quantiles - 1) / 2) * width, table[quantile], width, label=f"Q{quantile}")
+        ax.bar(
+            x + (k - (n_quantiles - 1) / 2) * width, table[quantile], width, label=f"Q{quantile}"
+        )
     ax.axhline(0.0, color="grey", lw=0.6)
     ax.set_xticks(x, [str(s) for s in table.index], rotation=30, ha="right", fontsize=7)
     ax.set_title(title)
@@ -78,7 +82,7 @@ def weights_png(weights: pd.DataFrame, title: str = "Factor weights by refit dat
     ax.set_xticks(x[::step], labels, rotation=30, ha="right", fontsize=7)
     ax.set_ylim(0, 1)
     ax.set_title(title)
-    ax.legend(fontsize=7, ncol=2, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return _png(fig)
 
 

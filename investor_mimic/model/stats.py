@@ -2,8 +2,10 @@
 
 Why Newey-West: consecutive h-day forward returns share h-1 days, so daily ICs are
 autocorrelated and the naive t-stat (mean / (std / sqrt(n))) overstates significance
-by roughly sqrt(h). The Newey-West (Bartlett kernel) variance with ``h - 1`` lags keeps
-every date while correcting for that overlap.
+by roughly sqrt(h). The Newey-West (Bartlett kernel) variance keeps every date while
+correcting for that overlap; it uses ``h - 1`` lags, or the usual rule of thumb
+``4 (n / 100) ** (2 / 9)`` when that is larger, because persistent factors make daily ICs
+autocorrelated even with 1-day labels.
 """
 
 from __future__ import annotations
@@ -55,8 +57,9 @@ def daily_ic(signal: np.ndarray, forward: np.ndarray, method: Correlation) -> np
 def newey_west_tstat(series: np.ndarray, lags: int) -> float:
     """t-stat of the mean of ``series`` (NaNs dropped) with a Newey-West variance.
 
-    ``lags`` is the number of autocovariances kept (h - 1 for h-day overlapping labels);
-    their weights fall linearly (Bartlett), which keeps the variance non-negative.
+    ``lags`` is the least number of autocovariances kept (h - 1 for h-day overlapping
+    labels; raised to the rule-of-thumb lag for long series); their weights fall linearly
+    (Bartlett), which keeps the variance non-negative.
     """
     x = np.asarray(series, dtype="float64")
     x = x[np.isfinite(x)]
@@ -65,6 +68,7 @@ def newey_west_tstat(series: np.ndarray, lags: int) -> float:
         return float("nan")
     d = x - x.mean()
     var = float(d @ d) / n
+    lags = max(lags, int(4 * (n / 100) ** (2 / 9)))
     for k in range(1, min(lags, n - 1) + 1):
         var += 2.0 * (1.0 - k / (lags + 1)) * float(d[k:] @ d[:-k]) / n
     if var <= 0:
