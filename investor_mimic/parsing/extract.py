@@ -18,7 +18,7 @@ import pandas as pd
 from investor_mimic.calendar import effective_trading_day
 from investor_mimic.frames import INSIDER_TRADES, THIRTEENF_HOLDINGS, coerce
 from investor_mimic.parsing.errors import FilingError
-from investor_mimic.parsing.form4 import Form4, is_ownership_document, parse_form4
+from investor_mimic.parsing.form4 import read_form4
 from investor_mimic.parsing.submission import Submission, split_submission
 from investor_mimic.parsing.thirteenf import read_thirteenf
 from investor_mimic.parsing.xmltools import pad_cik
@@ -103,7 +103,7 @@ def trades_frame(
     joint owners (any director among them makes the filing a director's).
     """
     sub = split_submission(text)
-    form = read_form4(sub)
+    form = read_form4(sub.documents)
     accession, filed_at = _when(sub, accession, filed_at)
     if form.ticker is None:
         raise FilingError("Form 4: missing <issuer><issuerTradingSymbol>")
@@ -139,17 +139,6 @@ def trades_frame(
     if not rows:
         return INSIDER_TRADES.empty()
     return coerce(pd.DataFrame(rows), INSIDER_TRADES)
-
-
-def read_form4(sub: Submission) -> Form4:
-    """The one ownership document of a submission."""
-    found = [(doc, root) for doc in sub.documents if is_ownership_document(root := doc.root())]
-    if not found:
-        raise FilingError("no Form 4 <ownershipDocument> found")
-    if len(found) > 1:
-        raise FilingError(f"{found[1][0].label}: a second <ownershipDocument>")
-    doc, root = found[0]
-    return parse_form4(root, doc.describe("Form 4"))
 
 
 def _when(

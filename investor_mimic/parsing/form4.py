@@ -15,10 +15,12 @@ marks that transaction.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
 from investor_mimic.parsing.errors import FilingError
+from investor_mimic.parsing.submission import XmlDocument
 from investor_mimic.parsing.xmltools import (
     Element,
     check_root,
@@ -182,3 +184,14 @@ def _transaction(
         is_10b5_1=aff or any(mentions_10b5_1(footnotes[i]) for i in ids),
         footnote_ids=ids,
     )
+
+
+def read_form4(documents: Sequence[XmlDocument]) -> Form4:
+    """The one ownership document among a submission's XML documents."""
+    found = [(doc, root) for doc in documents if is_ownership_document(root := doc.root())]
+    if not found:
+        raise FilingError("no Form 4 <ownershipDocument> found")
+    if len(found) > 1:
+        raise FilingError(f"{found[1][0].label}: a second <ownershipDocument>")
+    doc, root = found[0]
+    return parse_form4(root, doc.describe("Form 4"))

@@ -25,8 +25,7 @@ from typing import Any, Literal
 from tabulate import tabulate
 
 from investor_mimic.parsing.errors import FilingError
-from investor_mimic.parsing.extract import read_form4
-from investor_mimic.parsing.form4 import is_ownership_document
+from investor_mimic.parsing.form4 import is_ownership_document, read_form4
 from investor_mimic.parsing.submission import Submission, split_submission
 from investor_mimic.parsing.thirteenf import is_cover, is_information_table, read_thirteenf
 from investor_mimic.parsing.xmltools import localname
@@ -122,7 +121,7 @@ def _thirteenf_view(
 def _form4_view(
     sub: Submission,
 ) -> tuple[str, dict[str, Any], list[dict[str, Any]], tuple[str, ...]]:
-    form4 = read_form4(sub)
+    form4 = read_form4(sub.documents)
     rows = [{c: getattr(t, c) for c in FORM4_COLUMNS} for t in form4.transactions]
     summary: dict[str, Any] = {
         "accession": sub.header.accession,

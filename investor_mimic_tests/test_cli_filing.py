@@ -1,0 +1,169 @@
+"""``investor-mimic filing show`` end to end, in a subprocess like a user runs it."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+FULL_13F = "13F-HR_0001894188-23-000007_full-submission.txt"
+
+
+def show(path: Path, fmt: str) -> subprocess.CompletedProcess[str]:
+    env = os.environ | {"PYTHONPATH": str(REPO)}
+    return subprocess.run(
+        [sys.executable, "-m", "investor_mimic.cli", "filing", "show", str(path), "--format", fmt],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+
+
+def ok_json(path: Path) -> dict[str, Any]:
+    result = show(path, "json")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    out: dict[str, Any] = json.loads(result.stdout)
+    return out
+
+
+def test_json_of_the_full_13f_submission(edgar_fixtures: Path) -> None:
+    out = ok_json(edgar_fixtures / FULL_13F)
+    assert out["form"] == "13F-HR"
+    s = out["summary"]
+    assert s["accession"] == "0001894188-23-000007"
+    assert s["filed_at"] == "2023-11-14T09:38:54"
+    assert s["period_of_report"] == "2023-09-30"
+    assert s["amendment_type"] is None
+    assert s["entry_total"] == 14 and s["parsed_rows"] == 14
+    assert s["value_total_usd"] == s["parsed_value_usd"] == 454_926_000
+    units = s["value_units"]
+    assert units["multiplier"] == 1 and units["basis"] == "period"
+    assert units["schema_version"] == "X0202"
+    assert units["median_price_per_share"] > 0
+    assert len(out["rows"]) == 14
+    first = out["rows"][0]
+    assert {k: first[k] for k in ("cusip", "issuer", "title_of_class", "share_type")} == {
+        "cusip": "023135106",
+        "issuer": "AMAZON COM INC",
+        "title_of_class": "COM",
+        "share_type": "SH",
+    }
+    assert (first["value_usd"], first["shares"], first["put_call"]) == (17_479_000, 137_500, None)
+
+
+def test_json_of_a_lone_cover_in_thousands(edgar_fixtures: Path) -> None:
+    out = ok_json(edgar_fixtures / "13F-HR_abacus_primary_doc.xml")
+    s = out["summary"]
+    assert s["period_of_report"] == "2020-12-31" and s["entry_total"] == 92
+    assert s["value_total_usd"] == 114_663_960_000
+    assert s["value_units"]["multiplier"] == 1000
+    assert s["filed_at"] is None and s["parsed_rows"] == 0 and out["rows"] == []
+
+
+def test_json_of_the_restatement_sample(edgar_fixtures: Path) -> None:
+    out = ok_json(edgar_fixtures / "SEC-sample_13F-HRA_restatement_synthetic-values.xml")
+    assert out["form"] == "13F-HR/A"
+    assert out["summary"]["amendment_type"] == "RESTATEMENT"
+    assert out["summary"]["period_of_report"] == "2021-12-31"
+    assert out["summary"]["parsed_rows"] == 169
+
+
+def test_json_of_a_lone_information_table_states_its_unit_rule(edgar_fixtures: Path) -> None:
+    out = ok_json(edgar_fixtures / "SEC-sample_information_table_synthetic-values.xml")
+    s = out["summary"]
+    assert s["parsed_rows"] == 169 and len(out["rows"]) == 169
+    assert s["period_of_report"] is None and s["value_total_usd"] is None
+    assert s["value_units"]["basis"] == "elements" and s["value_units"]["figi_present"]
+    assert "<figi>" in s["value_units"]["rule"]
+
+
+def test_json_of_the_form4(edgar_fixtures: Path) -> None:
+    out = ok_json(edgar_fixtures / "form4_374water_X0508.xml")
+    assert out["form"] == "4"
+    assert out["summary"]["ticker"] == "SCWO"
+    assert out["summary"]["owners"] == [
+        {
+            "name": "Melkote Rajesh Ramaswamy",
+            "cik": "0002064133",
+            "is_director": False,
+            "is_officer": True,
+            "is_ten_percent_owner": False,
+            "is_other": False,
+            "officer_title": "Chief Technology Officer",
+        }
+    ]
+    award, option = out["rows"]
+    assert award == award | {
+        "transaction_date": "2025-04-30",
+        "code": "A",
+        "shares": 757_756,
+        "price": 0,
+        "acquired_disposed": "A",
+        "direct_indirect": "D",
+        "is_derivative": False,
+        "is_10b5_1": False,
+    }
+    assert option["is_derivative"] is True and option["code"] == "A"
+
+
+def test_csv_has_a_header_and_one_line_per_row(edgar_fixtures: Path) -> None:
+    result = show(edgar_fixtures / FULL_13F, "csv")
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert len(rows) == 14
+    assert sum(float(r["value_usd"]) for r in rows) == 454_926_000
+    assert rows[0]["cusip"] == "023135106" and rows[0]["put_call"] == ""
+
+
+def test_table_shows_summary_and_rows(edgar_fixtures: Path) -> None:
+    result = show(edgar_fixtures / FULL_13F, "table")
+    assert result.returncode == 0, result.stderr
+    assert "period_of_report: 2023-09-30" in result.stdout
+    assert "value_total_usd: 454,926,000" in result.stdout
+    assert "value_units.rule:" in result.stdout
+    assert "AMAZON COM INC" in result.stdout and "VISA INC" in result.stdout
+    form4 = show(edgar_fixtures / "form4_374water_X0508.xml", "table")
+    assert "owner 1: Melkote Rajesh Ramaswamy" in form4.stdout
+    assert "757,756" in form4.stdout
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "malformed or truncated XML"),  # half of the real information table
+        (b"<html><body>not a filing</body></html>", "not a 13F or Form 4 document"),
+        (b"", "empty XML document"),
+    ],
+)
+def test_malformed_input_exits_2_with_one_line(
+    edgar_fixtures: Path, tmp_path: Path, content: bytes | None, message: str
+) -> None:
+    path = tmp_path / "bad.xml"
+    if content is None:
+        real = (edgar_fixtures / "SEC-sample_information_table_synthetic-values.xml").read_bytes()
+        content = real[: len(real) // 2]
+    path.write_bytes(content)
+    result = show(path, "json")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr
+    assert lines[0].startswith(f"error: {path}: ") and message in lines[0]
+
+
+def test_missing_file_exits_2(tmp_path: Path) -> None:
+    result = show(tmp_path / "nope.xml", "table")
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
