@@ -93,7 +93,11 @@ class Model:
         if not self.columns:
             raise SqlModelError(f"model {self.name}: no columns declared in schema.yml")
         not_null = {t.column for t in self.tests if t.kind == "not_null"}
-        combos = [t.args["combination_of_columns"] for t in self.tests if t.kind == "unique_combination_of_columns"]
+        combos = [
+            t.args["combination_of_columns"]
+            for t in self.tests
+            if t.kind == "unique_combination_of_columns"
+        ]
         uniques = [(t.column,) for t in self.tests if t.kind == "unique" and t.column]
         key = tuple(combos[0]) if combos else (uniques[0] if uniques else ())
         return FrameSpec(
@@ -143,7 +147,8 @@ class SqlProject:
         if table not in self.sources.get(source, frozenset()):
             declared = sorted(f"{s}.{t}" for s, ts in self.sources.items() for t in ts)
             raise SqlModelError(
-                f"source('{source}', '{table}') is not declared in schema.yml (declared: {declared})"
+                f"source('{source}', '{table}') is not declared in schema.yml "
+                f"(declared: {declared})"
             )
         return f"{source}_{table}"
 
@@ -159,7 +164,9 @@ class SqlProject:
 
     def order(self) -> list[str]:
         """Model names, every model after the models it refs (ties broken by name)."""
-        sorter = graphlib.TopologicalSorter({n: sorted(m.refs) for n, m in sorted(self.models.items())})
+        sorter = graphlib.TopologicalSorter(
+            {n: sorted(m.refs) for n, m in sorted(self.models.items())}
+        )
         try:
             sorter.prepare()
         except graphlib.CycleError as exc:
@@ -173,14 +180,21 @@ class SqlProject:
 
 
 def _render(
-    project: SqlProject, template: str, dialect: str, *, where: str, recorder: _Recorder | None = None
+    project: SqlProject,
+    template: str,
+    dialect: str,
+    *,
+    where: str,
+    recorder: _Recorder | None = None,
 ) -> str:
     if dialect not in DIALECTS:
         raise SqlModelError(f"{where}: unsupported dialect {dialect!r} (supported: {DIALECTS})")
 
     def ref(name: str) -> str:
         if name not in project.models:
-            raise SqlModelError(f"{where}: ref('{name}') names no model (known: {sorted(project.models)})")
+            raise SqlModelError(
+                f"{where}: ref('{name}') names no model (known: {sorted(project.models)})"
+            )
         if recorder is not None:
             recorder.refs.append(name)
         return name
@@ -197,7 +211,9 @@ def _render(
     def date_part(part: str) -> Callable[[str], str]:
         return lambda expr: _DATE_PARTS[dialect][part].format(expr=expr)
 
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True)
+    env = jinja2.Environment(
+        undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True
+    )
     try:
         tmpl = env.from_string(template)
         return tmpl.render(ref=ref, source=source, year=date_part("year"), month=date_part("month"))
@@ -291,12 +307,19 @@ def _schema_entries(raw: Any, where: Path) -> dict[str, dict[str, Any]]:
 
 
 def _parse_column(model: str, raw: Any, where: Path) -> Column:
-    if not isinstance(raw, dict) or not isinstance(raw.get("name"), str) or not _IDENT.match(raw["name"]):
-        raise SqlModelError(f"{where}: model {model}: column entry needs an identifier name: {raw!r}")
+    if (
+        not isinstance(raw, dict)
+        or not isinstance(raw.get("name"), str)
+        or not _IDENT.match(raw["name"])
+    ):
+        raise SqlModelError(
+            f"{where}: model {model}: column entry needs an identifier name: {raw!r}"
+        )
     kind = raw.get("data_type")
     if kind not in KINDS:
         raise SqlModelError(
-            f"{where}: model {model}, column {raw['name']}: data_type {kind!r} not in {sorted(KINDS)}"
+            f"{where}: model {model}, column {raw['name']}: "
+            f"data_type {kind!r} not in {sorted(KINDS)}"
         )
     return Column(raw["name"], kind, str(raw.get("description") or "").strip())
 
@@ -315,11 +338,14 @@ def _parse_tests(
     tests: list[TestDef] = []
     for column, t in raw:
         here = f"{where}: model {model}" + (f", column {column}" if column else "")
+        args: dict[str, Any]
         if isinstance(t, str):
             kind, args = t, {}
-        elif isinstance(t, dict) and len(t) == 1:
-            kind, args = next(iter(t.items()))
-            args = dict(args or {})
+        elif (
+            isinstance(t, dict) and len(t) == 1 and isinstance(next(iter(t.values())), dict | None)
+        ):
+            kind, given = next(iter(t.items()))
+            args = dict(given or {})
         else:
             raise SqlModelError(f"{here}: a test is a name or a one-key mapping, got {t!r}")
         allowed = _COLUMN_TESTS if column else _MODEL_TESTS
@@ -363,7 +389,8 @@ def _require_args(kind: str, args: Mapping[str, Any], here: str, columns: set[st
         cols = args["combination_of_columns"]
         if not isinstance(cols, list) or not cols or any(c not in columns for c in cols):
             raise SqlModelError(
-                f"{here}: combination_of_columns {cols!r} must list declared columns {sorted(columns)}"
+                f"{here}: combination_of_columns {cols!r} "
+                f"must list declared columns {sorted(columns)}"
             )
 
 
@@ -375,7 +402,13 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(orig).split())[:500]
 
 
-def _check_inputs(warehouse: Warehouse, project: SqlProject, refs: tuple[str, ...], sources: tuple[tuple[str, str], ...], where: str) -> None:
+def _check_inputs(
+    warehouse: Warehouse,
+    project: SqlProject,
+    refs: tuple[str, ...],
+    sources: tuple[tuple[str, str], ...],
+    where: str,
+) -> None:
     for src, table in sources:
         name = project.source_table(src, table)
         if not warehouse.has_table(name):
@@ -406,19 +439,30 @@ def run_model(warehouse: Warehouse, project: SqlProject, name: str) -> int:
             conn.execute(sa.text(f"ALTER TABLE {scratch} RENAME TO {name}"))
             return int(conn.execute(sa.text(f"SELECT COUNT(*) FROM {name}")).scalar_one())
     except sa.exc.DBAPIError as exc:
-        raise SqlModelError(f"model {name} ({model.path.name}): SQL error: {_one_line(exc)}") from exc
+        raise SqlModelError(
+            f"model {name} ({model.path.name}): SQL error: {_one_line(exc)}"
+        ) from exc
 
 
 def read_model(warehouse: Warehouse, project: SqlProject, name: str) -> pd.DataFrame:
     """The model's table typed by its declared columns (identical on SQLite and PostgreSQL)."""
     spec = project.model(name).frame_spec()
     if not warehouse.has_table(name):
-        raise SqlModelError(f"model {name}: table is missing in the warehouse (run the model first)")
-    frame = warehouse.read(f"SELECT {', '.join(spec.columns)} FROM {name}")
+        raise SqlModelError(
+            f"model {name}: table is missing in the warehouse (run the model first)"
+        )
+    try:
+        frame = warehouse.read(f"SELECT {', '.join(spec.columns)} FROM {name}")
+    except pd.errors.DatabaseError as exc:
+        raise SqlModelError(
+            f"model {name}: reading the columns of schema.yml failed: {exc}"
+        ) from exc
     try:
         return coerce(frame, spec)
     except (ValueError, TypeError) as exc:
-        raise SqlModelError(f"model {name}: columns do not match schema.yml data_type: {exc}") from exc
+        raise SqlModelError(
+            f"model {name}: columns do not match schema.yml data_type: {exc}"
+        ) from exc
 
 
 def _literal(value: Any) -> str:
@@ -451,7 +495,9 @@ def test_queries(project: SqlProject, model: str, dialect: str = "sqlite") -> li
             sql, what = f"SELECT * FROM {model} WHERE {c} NOT IN ({values})", f"{c} in ({values})"
         elif t.kind == "relationships":
             rec = _Recorder()
-            parent = _render(project, "{{ " + str(t.args["to"]) + " }}", dialect, where=where, recorder=rec)
+            parent = _render(
+                project, "{{ " + str(t.args["to"]) + " }}", dialect, where=where, recorder=rec
+            )
             refs, sources = tuple(rec.refs), tuple(rec.sources)
             f = t.args["field"]
             sql = (
@@ -461,7 +507,10 @@ def test_queries(project: SqlProject, model: str, dialect: str = "sqlite") -> li
             what = f"every {c} is a {parent}.{f}"
         elif t.kind == "unique_combination_of_columns":
             cols = ", ".join(t.args["combination_of_columns"])
-            sql = f"SELECT {cols}, COUNT(*) AS n_rows FROM {model} GROUP BY {cols} HAVING COUNT(*) > 1"
+            sql = (
+                f"SELECT {cols}, COUNT(*) AS n_rows FROM {model} "
+                f"GROUP BY {cols} HAVING COUNT(*) > 1"
+            )
             what = f"({cols}) is unique"
         else:  # expression_is_true
             expr = _render(project, str(t.args["expression"]).strip(), dialect, where=where)
@@ -474,8 +523,12 @@ def run_test(warehouse: Warehouse, spec: TestSpec) -> TestResult:
     """Count the failing rows of a test and keep a few as a sample."""
     where = f"model {spec.model}, test {spec.name}"
     try:
-        count = int(warehouse.read(f"SELECT COUNT(*) AS n FROM ({spec.sql}) failing")["n"].iloc[0])
-        sample = warehouse.read(f"SELECT * FROM ({spec.sql}) failing LIMIT {SAMPLE_ROWS}")
+        with warehouse.engine.connect() as conn:
+            count = int(
+                conn.execute(sa.text(f"SELECT COUNT(*) FROM ({spec.sql}) failing")).scalar_one()
+            )
+            rows = conn.execute(sa.text(f"SELECT * FROM ({spec.sql}) failing LIMIT {SAMPLE_ROWS}"))
+            sample = pd.DataFrame(rows.fetchall(), columns=list(rows.keys()))
     except sa.exc.DBAPIError as exc:
         raise SqlModelError(f"{where}: SQL error: {_one_line(exc)}") from exc
     return TestResult(passed=count == 0, failing_rows=count, sample=sample)

@@ -196,7 +196,9 @@ def thirteenf_out(wh: Warehouse, project: sm.SqlProject) -> dict[str, pd.DataFra
     return run_all(wh, project)
 
 
-def test_versions_follow_amendments_from_their_own_dates(thirteenf_out: dict[str, pd.DataFrame]) -> None:
+def test_versions_follow_amendments_from_their_own_dates(
+    thirteenf_out: dict[str, pd.DataFrame],
+) -> None:
     pit = thirteenf_out["stg_thirteenf_holdings_pit"]
     assert versions(pit, Q4) == {
         "2024-02-14": {"AAA": 100, "BBB": 50},  # options, PRN and unmapped rows dropped
@@ -326,7 +328,8 @@ def insider_rows() -> list[dict[str, Any]]:
     rows += [trade("T3", "2024-03-12", "P", 50, 20.0, owner=o2)]
     # o3's March history is in BBB, not AAA: not routine in AAA
     rows += [
-        trade(f"R3{y}", f"{y}-03-10", "P", 10, 1.0, owner=o3, ticker="BBB") for y in (2021, 2022, 2023)
+        trade(f"R3{y}", f"{y}-03-10", "P", 10, 1.0, owner=o3, ticker="BBB")
+        for y in (2021, 2022, 2023)
     ]
     rows += [trade("T4", "2024-03-12", "S", 30, 20.0, owner=o3)]
     # o4's March 2023 trade was filed (known) only after its March 2024 trade: not routine
@@ -425,15 +428,26 @@ def random_world(seed: int) -> dict[str, pd.DataFrame]:
         filer = f"{f + 1:010d}"
         for period in pd.date_range("2021-03-31", periods=8, freq="QE"):
             day = period + pd.Timedelta(days=int(rng.integers(20, 46)))
-            kinds = [None, *rng.choice(["RESTATEMENT", "NEW HOLDINGS"], size=int(rng.integers(0, 3)))]
+            kinds = [
+                None,
+                *rng.choice(["RESTATEMENT", "NEW HOLDINGS"], size=int(rng.integers(0, 3))),
+            ]
             for kind in kinds:
                 n += 1
                 acc = f"{n:06d}"
-                for line, t in enumerate(rng.choice(tickers, size=int(rng.integers(1, 6)), replace=False)):
+                for line, t in enumerate(
+                    rng.choice(tickers, size=int(rng.integers(1, 6)), replace=False)
+                ):
                     holdings.append(
                         holding(
-                            acc, str(period.date()), str(day.date()), str(t), float(rng.choice([100, 200, 300])),
-                            filer=filer, amendment_type=kind, line=line + 1,
+                            acc,
+                            str(period.date()),
+                            str(day.date()),
+                            str(t),
+                            float(rng.choice([100, 200, 300])),
+                            filer=filer,
+                            amendment_type=kind,
+                            line=line + 1,
                             put_call="Call" if rng.random() < 0.1 else None,
                             price=float(rng.uniform(5, 50)),
                         )
@@ -444,10 +458,15 @@ def random_world(seed: int) -> dict[str, pd.DataFrame]:
         tx = pd.Timestamp("2020-01-01") + pd.Timedelta(days=int(rng.integers(0, 4 * 365)))
         trades.append(
             trade(
-                f"F{i:04d}", str((tx + pd.Timedelta(days=2)).date()), str(rng.choice(["P", "S", "A"])),
-                float(rng.integers(1, 1000)), float(rng.uniform(1, 100)),
-                ticker=str(rng.choice(tickers[:3])), owner=f"{int(rng.integers(900, 904)):010d}",
-                transaction=str(tx.date()), is_10b5_1=bool(rng.random() < 0.2),
+                f"F{i:04d}",
+                str((tx + pd.Timedelta(days=2)).date()),
+                str(rng.choice(["P", "S", "A"])),
+                float(rng.integers(1, 1000)),
+                float(rng.uniform(1, 100)),
+                ticker=str(rng.choice(tickers[:3])),
+                owner=f"{int(rng.integers(900, 904)):010d}",
+                transaction=str(tx.date()),
+                is_10b5_1=bool(rng.random() < 0.2),
             )
         )
     return {
@@ -478,7 +497,11 @@ def test_sqlite_and_postgres_give_identical_models(
         assert min(stats.values()) > 0, stats
         assert lite["stg_insider_open_market"]["is_routine"].any()  # the world exercises it
         assert set(lite["thirteenf_position_changes"]["change_type"]) == {
-            "new", "added", "trimmed", "exited", "unchanged"
+            "new",
+            "added",
+            "trimmed",
+            "exited",
+            "unchanged",
         }
         for name in project.order():
             pd.testing.assert_frame_equal(

@@ -92,7 +92,8 @@ def _model_checks(project: sm.SqlProject, model: sm.Model) -> dg.AssetChecksDefi
             asset=asset_key,
             description=t.description,
             blocking=t.blocking,
-            additional_deps=[dg.AssetKey(r) for r in t.refs] + [dg.AssetKey(tbl) for _, tbl in t.sources],
+            additional_deps=[dg.AssetKey(r) for r in t.refs]
+            + [dg.AssetKey(tbl) for _, tbl in t.sources],
         )
         for t in sm.test_queries(project, model.name, "sqlite")
     ]
@@ -132,4 +133,3 @@ def sql_model_defs(project_dir: Path = PROJECT_DIR) -> dg.Definitions:
         assets=[_model_asset(project, m) for m in models],
         asset_checks=[_model_checks(project, m) for m in models if m.tests],
     )
-
