@@ -103,6 +103,21 @@ def test_inputs_dated_after_a_refit_do_not_change_its_weights(method: str) -> No
 
 
 @pytest.mark.parametrize("method", ["ic", "ridge"])
+def test_labels_in_the_embargo_do_not_change_the_weights(method: str) -> None:
+    world, targets, refits = _world()
+    refit = refits[len(refits) // 2]
+    weights = _fit(method, world, targets, refits[refits == refit])
+    train_end = weights["train_end"].iloc[0]
+    embargoed = (targets["date"] > train_end) & (targets["exit_date"] < refit)
+    assert embargoed.sum() == H * world.panel["ticker"].nunique()  # h closed days held out
+    scrambled = targets.copy()
+    after = scrambled["date"] > train_end
+    scrambled.loc[after, "fwd_return"] = -scrambled.loc[after, "fwd_return"]
+    again = _fit(method, world, scrambled, refits[refits == refit])
+    pd.testing.assert_frame_equal(weights, again, check_exact=True)
+
+
+@pytest.mark.parametrize("method", ["ic", "ridge"])
 def test_planted_factor_gets_the_largest_weight_and_significant_oos_ic(method: str) -> None:
     world, targets, refits = _world()
     weights = _fit(method, world, targets, refits)
