@@ -154,8 +154,9 @@ def test_request_rate_stays_under_the_ceiling(edgar_dir: Path) -> None:
         for _ in range(12):
             client.filing_text(LTS_CIK, LTS_ACC)
         stamps = sorted(r.at for r in server.requests)
-    assert stamps[-1] - stamps[0] >= 11 * 0.1 - 0.02
-    assert max(sum(1 for t in stamps if s <= t < s + 0.98) for s in stamps) <= 10
+    # server arrival times carry scheduling jitter: allow 50 ms of it
+    assert stamps[-1] - stamps[0] >= 11 * 0.1 - 0.05
+    assert max(sum(1 for t in stamps if s <= t < s + 1.0 - 0.05) for s in stamps) <= 10
 
 
 def test_throttled_then_served_and_persistent_5xx_fails_clearly(edgar_dir: Path) -> None:

@@ -48,8 +48,8 @@ def test_rate_limit_holds_across_threads_measured_by_the_server() -> None:
         stamps = [r.at for r in server.requests]
     assert len(stamps) == 16
     assert time.monotonic() - start >= 15 * 0.05 - 0.01
-    # no 0.25 s window may hold more than 5 requests at 20/s (allowing scheduling jitter)
-    assert max_in_window(stamps, 0.25 - 0.02) <= 5
+    # no 0.25 s window may hold more than 5 requests at 20/s (allowing 50 ms of jitter)
+    assert max_in_window(stamps, 0.25 - 0.05) <= 5
 
 
 def test_user_agent_and_extra_headers_are_sent() -> None:
