@@ -340,3 +340,17 @@ def test_holdings_frame_rejects_a_lone_table(edgar_fixtures: Path) -> None:
     text = (edgar_fixtures / SAMPLE_TABLE).read_bytes()
     with pytest.raises(FilingError, match="no cover page"):
         holdings_frame(text, accession="0000000001-23-000001", filed_at=datetime(2023, 5, 31))
+
+
+def test_holdings_frame_of_a_notice_report_is_empty(edgar_fixtures: Path) -> None:
+    notice = (
+        (edgar_fixtures / ABACUS)
+        .read_text()
+        .replace("13F HOLDINGS REPORT", "13F NOTICE REPORT")
+        .replace("<submissionType>13F-HR<", "<submissionType>13F-NT<")
+    )
+    notice = re.sub(r"<summaryPage>.*?</summaryPage>", "", notice, flags=re.S)
+    df = holdings_frame(
+        notice.encode(), accession="0001978011-23-000001", filed_at=datetime(2023, 5, 31)
+    )
+    assert df.empty and schema_problems(df, THIRTEENF_HOLDINGS) == []

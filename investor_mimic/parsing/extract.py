@@ -45,12 +45,14 @@ def holdings_frame(
     cover = filing.cover
     if cover is None:
         raise FilingError("13F submission has no cover page (primary_doc.xml)")
-    if cover.entry_total is None:
-        raise FilingError("13F cover page: missing <summaryPage><tableEntryTotal>")
-    if not filing.has_table and cover.report_type not in _NO_HOLDINGS_REPORTS and cover.entry_total:
+    if not filing.has_table:
+        if cover.report_type in _NO_HOLDINGS_REPORTS or cover.entry_total == 0:
+            return THIRTEENF_HOLDINGS.empty()
         raise FilingError(
             f"13F cover page states {cover.entry_total} entries but no information table was found"
         )
+    if cover.entry_total is None:
+        raise FilingError("13F cover page: missing <summaryPage><tableEntryTotal>")
     cik = filer_cik or (sub.header.filer.cik if sub.header.filer else None) or cover.filer_cik
     name = filer_name or (sub.header.filer.name if sub.header.filer else None) or cover.filer_name
     if cik is None:

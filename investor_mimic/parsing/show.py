@@ -93,7 +93,7 @@ def _thirteenf_view(
     filing = read_thirteenf(sub.documents)
     cover, header = filing.cover, sub.header
     rows = [
-        {c: getattr(h, c, None) for c in THIRTEENF_COLUMNS} | {"value_usd": filing.value_usd(h)}
+        {c: filing.value_usd(h) if c == "value_usd" else getattr(h, c) for c in THIRTEENF_COLUMNS}
         for h in filing.holdings
     ]
     form = (cover.submission_type if cover else None) or header.form_type or "13F information table"
@@ -112,7 +112,7 @@ def _thirteenf_view(
         "value_total_usd": filing.cover_value_total_usd,
         "has_information_table": filing.has_table,
         "parsed_rows": len(rows),
-        "parsed_value_usd": sum(r["value_usd"] for r in rows),
+        "parsed_value_usd": float(sum(filing.value_usd(h) for h in filing.holdings)),
         "value_units": asdict(filing.units),
     }
     return form, summary, rows, THIRTEENF_COLUMNS
