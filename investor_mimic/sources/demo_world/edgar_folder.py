@@ -81,17 +81,18 @@ def write_submissions(edgar: Path, entities: list[Entity], entries: list[Entry])
         (folder / f"CIK{ent.cik}.json").write_text(json.dumps(body, sort_keys=True, indent=1))
 
 
-_INDEX_HEAD = """Description:           Daily Index of EDGAR Dissemination Feed by Form Type
-Last Data Received:    {day:%B} {day.day}, {day.year}
-Comments:              webmaster@sec.gov
-Anonymous FTP:         ftp://ftp.sec.gov/edgar/
- 
- 
- 
- 
-Form Type   Company Name                                                  CIK         Date Filed  File Name
-{rule}
-"""
+def _index_head(day: date) -> str:
+    """EDGAR's header (its four spacer lines hold a single blank) and column rule."""
+    lines = [
+        "Description:           Daily Index of EDGAR Dissemination Feed by Form Type",
+        f"Last Data Received:    {day:%B} {day.day}, {day.year}",
+        "Comments:              webmaster@sec.gov",
+        "Anonymous FTP:         ftp://ftp.sec.gov/edgar/",
+        *[" "] * 4,
+        f"{'Form Type':<12}{'Company Name':<62}{'CIK':<12}{'Date Filed':<12}File Name",
+        "-" * 141,
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def index_line(e: Entry) -> str:
@@ -115,8 +116,6 @@ def write_daily_index(edgar: Path, entries: list[Entry]) -> int:
         )
         folder.mkdir(parents=True, exist_ok=True)
         rows = sorted(group, key=lambda e: (e.form, e.company, e.accession))
-        text = _INDEX_HEAD.format(day=day, rule="-" * 141) + "".join(
-            index_line(e) + "\n" for e in rows
-        )
+        text = _index_head(day) + "".join(index_line(e) + "\n" for e in rows)
         (folder / f"form.{day:%Y%m%d}.idx").write_text(text)
     return len(by_day)

@@ -33,10 +33,26 @@ from investor_mimic.sources.demo_world.universe import cusip_check_digit
 DOLLARS_FROM_PERIOD = date(2022, 12, 31)  # <value> in dollars for periods from here on
 X0202_FROM_FILING = date(2023, 1, 3)  # EDGAR switched the 13F schema on this day
 
-_NAME_A = (
-    ["Granite", "Harbor", "Summit", "Cedar", "Beacon", "Northgate", "Ironwood", "Bluewater", "Larkspur", "Meridian"]
-)
-_NAME_B = ["Capital Partners", "Asset Management", "Investment Advisors", "Capital Management", "Wealth Partners"]
+_NAME_A = [
+    "Granite",
+    "Harbor",
+    "Summit",
+    "Cedar",
+    "Beacon",
+    "Northgate",
+    "Ironwood",
+    "Bluewater",
+    "Larkspur",
+    "Meridian",
+]
+_NAME_B = [
+    "Capital Partners",
+    "Asset Management",
+    "Investment Advisors",
+    "Capital Management",
+    "Wealth Partners",
+]
+_STREETS = ("PARK", "MADISON", "MAIN", "STATE")
 _SUFFIX = ("LLC", "LP", "Inc", "L.P.", "LLC")
 _CITIES = (
     ("NEW YORK", "NY"),
@@ -115,7 +131,7 @@ def make_filers(rng: np.random.Generator, spec: SizeSpec) -> list[Filer]:
                 name=name,
                 style=style,
                 file_number=f"028-{int(rng.integers(10_000, 99_999))}",
-                street=f"{int(rng.integers(1, 999))} {rng.choice(['PARK', 'MADISON', 'MAIN', 'STATE'])} STREET",
+                street=f"{int(rng.integers(1, 999))} {rng.choice(_STREETS)} STREET",
                 city=city,
                 state=state,
             )

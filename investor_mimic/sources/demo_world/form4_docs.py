@@ -8,6 +8,7 @@ plan set ``aff10b5One`` and carry a footnote that names Rule 10b5-1.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from xml.sax.saxutils import escape
 
 from investor_mimic.sources.demo_world.insiders import Form4Filing, PlannedTrade, trade_price
@@ -20,6 +21,16 @@ class Rendered4:
     prices: tuple[float, ...]  # transaction price per row, document order
     xml: str
     submission: str
+
+
+_PLAN_NOTE = (
+    "The transactions reported on this Form 4 were effected pursuant to a Rule 10b5-1 "
+    "trading plan adopted by the reporting person on"
+)
+
+
+def _years_from(d: date, years: int) -> date:
+    return d.replace(year=d.year + years, day=1)
 
 
 def _flag(f: Form4Filing, value: bool) -> str:
@@ -128,10 +139,10 @@ def _row(f: Form4Filing, t: PlannedTrade, price: float, strike: float, following
                 <value>{t.transaction_date:%Y-%m-%d}</value>
             </transactionDate>
 {_amounts(f, t, price, following)}            <exerciseDate>
-                <value>{t.transaction_date.replace(year=t.transaction_date.year - 3, day=1):%Y-%m-%d}</value>
+                <value>{_years_from(t.transaction_date, -3):%Y-%m-%d}</value>
             </exerciseDate>
             <expirationDate>
-                <value>{t.transaction_date.replace(year=t.transaction_date.year + 5, day=1):%Y-%m-%d}</value>
+                <value>{_years_from(t.transaction_date, 5):%Y-%m-%d}</value>
             </expirationDate>
             <underlyingSecurity>
                 <underlyingSecurityTitle>
@@ -166,7 +177,7 @@ def ownership_document(
     footnotes = ""
     if f.is_10b5_1 and f.plan_adopted is not None:
         footnotes = f"""    <footnotes>
-        <footnote id="F1">The transactions reported on this Form 4 were effected pursuant to a Rule 10b5-1 trading plan adopted by the reporting person on {f.plan_adopted:%B %d, %Y}.</footnote>
+        <footnote id="F1">{_PLAN_NOTE} {f.plan_adopted:%B %d, %Y}.</footnote>
     </footnotes>
 """
     return f"""<?xml version="1.0"?>
@@ -229,7 +240,8 @@ def render_form4(f: Form4Filing, price_at: PriceAt) -> Rendered4:
     xml = ownership_document(f, prices, strikes)
     submission = (
         _header(f)
-        + f"<DOCUMENT>\n<TYPE>4\n<SEQUENCE>1\n<FILENAME>form4.xml\n<DESCRIPTION>FORM 4 SUBMISSION\n<TEXT>\n<XML>\n{xml}</XML>\n</TEXT>\n</DOCUMENT>\n</SEC-DOCUMENT>\n"
+        + "<DOCUMENT>\n<TYPE>4\n<SEQUENCE>1\n<FILENAME>form4.xml\n<DESCRIPTION>FORM 4 SUBMISSION\n"
+        + f"<TEXT>\n<XML>\n{xml}</XML>\n</TEXT>\n</DOCUMENT>\n</SEC-DOCUMENT>\n"
     )
     return Rendered4(f, prices, xml, submission)
 

@@ -27,12 +27,38 @@ from investor_mimic.sources.demo_world.spec import SizeSpec
 
 COMMON = "Common Stock"
 OPTION = "Stock Option (Right to Buy)"
-_FIRST = (
-    ["James", "Mary", "Robert", "Linda", "Michael", "Susan", "David", "Karen", "Daniel", "Nancy", "Mark", "Laura", "Paul", "Anne"]
-)
-_LAST = (
-    ["Smith", "Chen", "Patel", "Garcia", "Miller", "Novak", "Okafor", "Larsen", "Rossi", "Kim", "Walsh", "Moreau", "Singh", "Haddad"]
-)
+_FIRST = [
+    "James",
+    "Mary",
+    "Robert",
+    "Linda",
+    "Michael",
+    "Susan",
+    "David",
+    "Karen",
+    "Daniel",
+    "Nancy",
+    "Mark",
+    "Laura",
+    "Paul",
+    "Anne",
+]
+_LAST = [
+    "Smith",
+    "Chen",
+    "Patel",
+    "Garcia",
+    "Miller",
+    "Novak",
+    "Okafor",
+    "Larsen",
+    "Rossi",
+    "Kim",
+    "Walsh",
+    "Moreau",
+    "Singh",
+    "Haddad",
+]
 _OFFICER_TITLES = (
     "Chief Operating Officer",
     "General Counsel",
@@ -146,20 +172,31 @@ def make_insiders(
 
 
 def _trade(
-    rng: np.random.Generator, code: str, day: date, shares: float, insider: Insider, **kw: object
+    rng: np.random.Generator,
+    code: str,
+    day: date,
+    shares: float,
+    insider: Insider,
+    *,
+    disposed: bool | None = None,
+    derivative: bool = False,
+    price_kind: str = "market",
+    strike_fraction: float = 0.0,
 ) -> PlannedTrade:
     indirect = insider.is_ten_percent_owner or rng.random() < 0.1
+    if disposed is None:
+        disposed = code == "S"
     return PlannedTrade(
         code=code,
         transaction_date=day,
         shares=float(shares),
-        acquired_disposed=str(kw.get("ad", "A" if code in ("P", "A", "M") else "D")),
+        acquired_disposed="D" if disposed else "A",
         direct_indirect="I" if indirect else "D",
-        is_derivative=bool(kw.get("derivative", False)),
-        security_title=str(kw.get("title", COMMON)),
-        price_kind=str(kw.get("price_kind", "market")),
+        is_derivative=derivative,
+        security_title=OPTION if derivative else COMMON,
+        price_kind=price_kind,
         jitter=float(rng.normal(0, 0.006)),
-        strike_fraction=float(kw.get("strike_fraction", 0.0)),
+        strike_fraction=strike_fraction,
     )
 
 
@@ -227,9 +264,8 @@ def _events(
                     day,
                     n,
                     insider,
-                    ad="D",
+                    disposed=True,
                     derivative=True,
-                    title=OPTION,
                     price_kind="zero",
                     strike_fraction=k,
                 )

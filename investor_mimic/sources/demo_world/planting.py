@@ -29,7 +29,7 @@ class PlantSpec:
 
 PLANTS: dict[str, PlantSpec] = {
     "flow_13f": PlantSpec(
-        0.035,
+        0.06,
         40,
         "each new or increased position a skilled filer discloses drifts up by `strength` "
         "over the `horizon_days` trading days after the filing's known_date",

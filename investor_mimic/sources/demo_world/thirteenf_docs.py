@@ -199,7 +199,8 @@ FILER:
 
 
 def _document(kind: str, seq: int, filename: str, xml: str) -> str:
-    return f"<DOCUMENT>\n<TYPE>{kind}\n<SEQUENCE>{seq}\n<FILENAME>{filename}\n<TEXT>\n<XML>\n{xml}</XML>\n</TEXT>\n</DOCUMENT>\n"
+    head = f"<DOCUMENT>\n<TYPE>{kind}\n<SEQUENCE>{seq}\n<FILENAME>{filename}\n"
+    return head + f"<TEXT>\n<XML>\n{xml}</XML>\n</TEXT>\n</DOCUMENT>\n"
 
 
 def render_13f(f: ThirteenFFiling, price_at: PriceAt) -> Rendered13F:

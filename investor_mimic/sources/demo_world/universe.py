@@ -24,8 +24,56 @@ SECTORS = (
     "Utilities",
     "Communication Services",
 )
-_FIRST = ["Apex", "Blue", "Cedar", "Delta", "Ember", "Falcon", "Granite", "Harbor", "Iron", "Juniper", "Keystone", "Lumen", "Maple", "Nimbus", "Orion", "Pioneer", "Quartz", "Redwood", "Summit", "Tidal", "Union", "Vertex", "Willow", "Xenon", "Yardley", "Zenith"]
-_SECOND = ["Analytics", "Brands", "Capital", "Dynamics", "Energy", "Foods", "Genomics", "Holdings", "Industries", "Labs", "Logistics", "Materials", "Networks", "Pharma", "Power", "Resources", "Systems", "Technologies", "Therapeutics", "Works"]
+_FIRST = [
+    "Apex",
+    "Blue",
+    "Cedar",
+    "Delta",
+    "Ember",
+    "Falcon",
+    "Granite",
+    "Harbor",
+    "Iron",
+    "Juniper",
+    "Keystone",
+    "Lumen",
+    "Maple",
+    "Nimbus",
+    "Orion",
+    "Pioneer",
+    "Quartz",
+    "Redwood",
+    "Summit",
+    "Tidal",
+    "Union",
+    "Vertex",
+    "Willow",
+    "Xenon",
+    "Yardley",
+    "Zenith",
+]
+_SECOND = [
+    "Analytics",
+    "Brands",
+    "Capital",
+    "Dynamics",
+    "Energy",
+    "Foods",
+    "Genomics",
+    "Holdings",
+    "Industries",
+    "Labs",
+    "Logistics",
+    "Materials",
+    "Networks",
+    "Pharma",
+    "Power",
+    "Resources",
+    "Systems",
+    "Technologies",
+    "Therapeutics",
+    "Works",
+]
 _SUFFIX = ("Inc", "Corp", "Co", "Group Inc", "Holdings Corp", "Ltd")
 _CUSIP_CHARS = "0123456789ABCDEFGHJKLMNPRSTUVWXYZ"  # no I, O, Q, as CUSIP issuers avoid them
 
