@@ -106,7 +106,9 @@ def test_api_errors_become_one_line_source_errors() -> None:
     with LoopbackServer() as server:
         server.route("/v2/stocks/bars", FakeBars(page_size=10))
         client = AlpacaBars(SecretStr("wrong"), SECRET, server.url)
-        with pytest.raises(AlpacaBarsError, match=r"AAA\.\.AAA .*2024-03-08\.\.2024-03-11.*forbidden"):
+        with pytest.raises(
+            AlpacaBarsError, match=r"AAA\.\.AAA .*2024-03-08\.\.2024-03-11.*forbidden"
+        ):
             client.bars(["AAA"], date(2024, 3, 8), date(2024, 3, 11))
 
 

@@ -128,9 +128,7 @@ def edgar_dir(tmp_path: Path, edgar_fixtures: Path) -> Path:
 
 
 def http_client(server: LoopbackServer, max_rps: float = 1000.0, **kw: float) -> EdgarClient:
-    transport = HttpEdgarTransport(
-        IDENTITY, server.url, server.url, max_rps, backoff=0.01, **kw
-    )
+    transport = HttpEdgarTransport(IDENTITY, server.url, server.url, max_rps, backoff=0.01, **kw)
     return EdgarClient(transport)
 
 
@@ -226,7 +224,11 @@ def test_daily_index_rows_read_from_the_right() -> None:
         ]
     )
     first, second = parse_daily_index(text)
-    assert (first.form, first.company, first.cik) == ("SC 13G/A", "Double  Space  Holdings", "0002222222")
+    assert (first.form, first.company, first.cik) == (
+        "SC 13G/A",
+        "Double  Space  Holdings",
+        "0002222222",
+    )
     assert (second.form, second.company, second.date_filed) == ("4", "Acme 1999 Trust", F4_DAY)
     assert second.accession == "0000000042-25-000001"
     with pytest.raises(EdgarError, match="line 13"):
@@ -288,5 +290,5 @@ def test_malformed_submissions_name_the_document(tmp_path: Path) -> None:
     client = EdgarClient(FolderEdgarTransport(tmp_path))
     with pytest.raises(EdgarError, match=r"CIK0000000007\.json: submissions arrays differ"):
         client.submissions("7")
-    with pytest.raises(EdgarError, match="not found: submissions/CIK0000000008.json"):
+    with pytest.raises(EdgarError, match=r"not found: submissions/CIK0000000008\.json"):
         client.submissions("8")

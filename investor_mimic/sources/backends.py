@@ -9,7 +9,6 @@ Which world a mixed configuration uses: the universe and tracked filers follow E
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -21,6 +20,7 @@ import pandas as pd
 from investor_mimic.settings import Settings
 from investor_mimic.sources.alpaca_bars import AlpacaBars, DemoBars
 from investor_mimic.sources.alpha_vantage import AlphaVantageNews, DemoNews
+from investor_mimic.sources.demo_world.manifest import load_manifest
 from investor_mimic.sources.edgar import (
     EdgarClient,
     EdgarTransport,
@@ -58,39 +58,17 @@ class SourcesError(RuntimeError):
     """The settings do not describe a usable set of sources."""
 
 
-@dataclass(frozen=True)
-class Manifest:
-    """What the demo world's ``manifest.json`` tells the sources."""
-
-    benchmark: str
-    filer_ciks: tuple[str, ...]
-
-
-def read_manifest(world_dir: Path) -> Manifest:
-    """The demo world's ``manifest.json`` (``benchmark_ticker``, ``filers[].cik``)."""
-    path = world_dir / "manifest.json"
-    if not path.is_file():
-        raise SourcesError(f"demo world manifest not found: {path} (generate the world first)")
-    try:
-        doc = json.loads(path.read_bytes())
-        return Manifest(
-            benchmark=str(doc["benchmark_ticker"]),
-            filer_ciks=tuple(cik10(f["cik"]) for f in doc["filers"]),
-        )
-    except (ValueError, KeyError, TypeError) as exc:
-        raise SourcesError(f"{path}: unreadable manifest ({type(exc).__name__}: {exc})") from exc
-
-
 def sources_from_settings(settings: Settings) -> Sources:
     """Build every backend the settings select; real services fail here on missing keys."""
     world = settings.world_dir
-    demo = "demo" in (settings.edgar_source, settings.prices_source)
-    manifest = read_manifest(world) if demo else Manifest("", ())
+    manifest = (
+        load_manifest(world) if "demo" in (settings.edgar_source, settings.prices_source) else None
+    )
     transport: EdgarTransport
-    if settings.edgar_source == "demo":
+    if manifest is not None and settings.edgar_source == "demo":
         transport = FolderEdgarTransport(world / "edgar")
         universe_path = world / "universe.csv"
-        filers = manifest.filer_ciks
+        filers = tuple(cik10(f.cik) for f in manifest.filers)
     else:
         transport = HttpEdgarTransport(
             settings.edgar_identity,
@@ -104,9 +82,9 @@ def sources_from_settings(settings: Settings) -> Sources:
         filers = tuple(cik10(c) for c in settings.tracked_filers)
 
     bars: PriceSource
-    if settings.prices_source == "demo":
+    if manifest is not None and settings.prices_source == "demo":
         bars = DemoBars(world / "market" / "bars.parquet")
-        benchmark = manifest.benchmark
+        benchmark = manifest.benchmark_ticker
     else:
         bars = AlpacaBars(
             settings.alpaca_api_key, settings.alpaca_secret_key, settings.alpaca_data_url
