@@ -19,6 +19,7 @@ from investor_mimic.sources.alpha_vantage import (
     DemoNews,
     parse_news_feed,
 )
+from investor_mimic.sources.http import HttpStatusError
 from investor_mimic_tests.loopback import Answer, LoopbackServer, Request
 
 MONDAY, TUESDAY = date(2024, 3, 4), date(2024, 3, 5)
@@ -160,6 +161,15 @@ def test_a_full_answer_is_split_until_complete() -> None:
         ("20240303T0400", "20240304T1600"),
     ]
     assert list(news["id"]) == ["u/fri-after-close"]
+
+
+def test_http_errors_never_show_the_api_key() -> None:
+    with LoopbackServer() as server:
+        server.route("/query", lambda r: Answer(503, "down"))
+        with pytest.raises(HttpStatusError) as info:
+            client(server, max_attempts=2).news(["AAA"], MONDAY, MONDAY)
+    assert "k3y" not in str(info.value) and "k3y" not in info.value.url
+    assert "apikey=***" in str(info.value) and "tickers=AAA" in str(info.value)
 
 
 def test_missing_key_is_an_error() -> None:

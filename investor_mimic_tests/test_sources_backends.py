@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -33,8 +34,8 @@ from investor_mimic.sources.universe import load_universe
 from investor_mimic_tests.loopback import LoopbackServer
 
 
-def settings(data_dir: Path, **kw: object) -> Settings:
-    return Settings(_env_file=None, data_dir=data_dir, world_size="tiny", world_seed=3, **kw)  # type: ignore[call-arg]
+def settings(data_dir: Path, **kw: Any) -> Settings:
+    return Settings(_env_file=None, data_dir=data_dir, world_size="tiny", world_seed=3, **kw)
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +122,7 @@ def test_news_gives_back_the_worlds_items_by_trading_day(
 
 
 def test_real_sources_need_their_settings(tmp_path: Path) -> None:
-    real: dict[str, object] = {
+    real: dict[str, Any] = {
         "edgar_source": "sec",
         "edgar_identity": "A a@b.co",
         "universe_path": tmp_path / "u.csv",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -127,8 +128,12 @@ def edgar_dir(tmp_path: Path, edgar_fixtures: Path) -> Path:
     return root
 
 
-def http_client(server: LoopbackServer, max_rps: float = 1000.0, **kw: float) -> EdgarClient:
-    transport = HttpEdgarTransport(IDENTITY, server.url, server.url, max_rps, backoff=0.01, **kw)
+def http_client(
+    server: LoopbackServer, max_rps: float = 1000.0, max_attempts: int = 5
+) -> EdgarClient:
+    transport = HttpEdgarTransport(
+        IDENTITY, server.url, server.url, max_rps, max_attempts=max_attempts, backoff=0.01
+    )
     return EdgarClient(transport)
 
 
@@ -284,7 +289,7 @@ def test_edgar_business_days_follow_the_federal_calendar() -> None:
 def test_malformed_submissions_name_the_document(tmp_path: Path) -> None:
     subs = tmp_path / "submissions"
     subs.mkdir()
-    bad = {"name": "X", "filings": {"recent": submissions_block([])}}
+    bad: dict[str, Any] = {"name": "X", "filings": {"recent": submissions_block([])}}
     bad["filings"]["recent"]["form"] = ["13F-HR"]
     (subs / "CIK0000000007.json").write_text(json.dumps(bad))
     client = EdgarClient(FolderEdgarTransport(tmp_path))

@@ -14,6 +14,7 @@ from investor_mimic.sources.http import (
     HttpStatusError,
     PoliteSession,
     RateLimiter,
+    redacted,
     retry_after_seconds,
 )
 from investor_mimic_tests.loopback import Answer, LoopbackServer
@@ -109,6 +110,11 @@ def test_retry_after_parses_seconds_and_http_dates() -> None:
     assert retry_after_seconds(None) is None
     assert retry_after_seconds("soon") is None
     assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # in the past
+
+
+def test_secrets_are_masked_in_shown_urls() -> None:
+    shown = redacted("https://x.test/query?function=NEWS&apikey=S3CRET&tickers=A%2CB")
+    assert shown == "https://x.test/query?function=NEWS&apikey=***&tickers=A%2CB"
 
 
 def test_rate_limiter_rejects_non_positive_rates() -> None:

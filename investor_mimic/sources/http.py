@@ -16,14 +16,24 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+SECRET_PARAMS = frozenset({"apikey", "api_key", "token", "key"})
+
+
+def redacted(url: str) -> str:
+    """``url`` with the values of secret query parameters masked, fit for errors and logs."""
+    parts = urlsplit(url)
+    query = [(k, "***" if k.lower() in SECRET_PARAMS else v) for k, v in parse_qsl(parts.query)]
+    return urlunsplit(parts._replace(query=urlencode(query, safe="*")))
 
 
 class HttpError(RuntimeError):
-    """A request that did not produce a usable answer; ``url`` and ``status`` say which."""
+    """A request that did not produce a usable answer; ``url`` (secrets masked) and
+    ``status`` say which."""
 
     def __init__(self, message: str, url: str, status: int | None = None) -> None:
         super().__init__(message)
@@ -128,28 +138,30 @@ class PoliteSession:
                 response = self._session.get(url, params=params, timeout=self.timeout)
             except (requests.ConnectionError, requests.Timeout) as exc:
                 if last:
+                    shown = redacted(url)
                     raise HttpConnectionError(
-                        f"GET {url}: no answer after {attempt} attempts ({type(exc).__name__})",
-                        url,
-                    ) from exc
+                        f"GET {shown}: no answer after {attempt} attempts ({type(exc).__name__})",
+                        shown,
+                    ) from None  # the cause's message repeats the URL with its secrets
                 time.sleep(self.backoff_delay(attempt))
                 continue
             status = response.status_code
             if status < 400:
                 return response
+            shown = redacted(response.url)
             if status == 404:
-                raise HttpNotFound(f"GET {response.url}: 404 not found", response.url, 404)
+                raise HttpNotFound(f"GET {shown}: 404 not found", shown, 404)
             if status not in RETRY_STATUSES:
                 raise HttpStatusError(
-                    f"GET {response.url}: HTTP {status} {response.reason} "
+                    f"GET {shown}: HTTP {status} {response.reason} "
                     f"({response.text[:200].strip()!r})",
-                    response.url,
+                    shown,
                     status,
                 )
             if last:
                 raise HttpStatusError(
-                    f"GET {response.url}: HTTP {status} {response.reason} after {attempt} attempts",
-                    response.url,
+                    f"GET {shown}: HTTP {status} {response.reason} after {attempt} attempts",
+                    shown,
                     status,
                 )
             hinted = retry_after_seconds(response.headers.get("Retry-After"))
