@@ -201,7 +201,7 @@ def _stock_rows(
         info = issuers.loc[t]
         rows.append(
             HoldingRow(
-                cusip=info["cusip"],
+                cusip=str(info["cusip"]),
                 issuer=str(info["name"]).upper(),
                 title_of_class="COM",
                 ticker=t,

@@ -285,9 +285,10 @@ def plan_form4(
     issuers = universe.set_index("ticker")
     d = spec.form4_per_ticker_year / 5.0
     grant_month = {t: int(rng.choice([2, 3])) for t in universe["ticker"]}
+    start_price = dict(zip(universe["ticker"], universe["start_price"].astype(float), strict=True))
     plans: list[tuple[Insider, list[PlannedTrade], bool, datetime]] = []
     for insider in insiders:
-        price = float(issuers.loc[insider.ticker, "start_price"])
+        price = start_price[insider.ticker]
         for year in range(spec.start.year, spec.end.year + 1):
             for rows, plan in _events(rng, insider, price, year, d, grant_month[insider.ticker]):
                 last = max(t.transaction_date for t in rows)

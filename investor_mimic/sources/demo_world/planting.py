@@ -98,7 +98,7 @@ def drift_matrix(events: pd.DataFrame, days: pd.DatetimeIndex, tickers: list[str
     """Daily log-return drift (days x tickers): size/horizon on each of the horizon days
     after the known date, cut at the end of the history."""
     n_days = len(days)
-    col = pd.Index(tickers).get_indexer(events["ticker"])
+    col = pd.Index(tickers).get_indexer(pd.Index(events["ticker"]))
     if (col < 0).any():
         raise ValueError("planted event for a ticker outside the universe")
     first = days.searchsorted(events["known_date"].to_numpy(), side="right")
