@@ -91,8 +91,13 @@ UNIVERSE = FrameSpec("universe", {"ticker": "string", "sector": "string"}, key=(
 CHANGE_TYPES = frozenset({"new", "added", "trimmed", "exited", "unchanged"})
 
 
-def checked(frame: pd.DataFrame, spec: FrameSpec) -> pd.DataFrame:
-    """``frame`` cast to ``spec``; raises on missing columns, nulls or repeated keys."""
+def checked(frame: pd.DataFrame, spec: FrameSpec, *, check_key: bool = True) -> pd.DataFrame:
+    """``frame`` cast to ``spec``; raises on missing columns, nulls, times in dates, repeated keys.
+
+    A frame that already has the contract's dtypes is used as is (no copy of millions of
+    price rows). ``check_key=False`` leaves the key check to the caller, for frames whose
+    pivot detects repeated keys for free.
+    """
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"{spec.name}: expected a DataFrame, got {type(frame).__name__}")
     missing = [c for c in spec.columns if c not in frame.columns]
@@ -103,16 +108,22 @@ def checked(frame: pd.DataFrame, spec: FrameSpec) -> pd.DataFrame:
     }
     if nulls:
         raise ValueError(f"{spec.name}: missing values (column: count) {nulls}")
-    try:
-        out = frames.coerce(frame, spec)
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"{spec.name}: cannot cast to its contract: {exc}") from exc
-    duplicated = out.duplicated(list(spec.key))
-    if duplicated.any():
-        first = out.loc[duplicated.idxmax(), list(spec.key)].to_dict()
-        raise ValueError(
-            f"{spec.name}: {int(duplicated.sum())} rows repeat the key {spec.key}, e.g. {first}"
-        )
+    out = frame[list(spec.columns)].reset_index(drop=True)
+    if frames.schema_problems(out, spec):
+        try:
+            out = frames.coerce(out, spec)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"{spec.name}: cannot cast to its contract: {exc}") from exc
+    for col, kind in spec.columns.items():
+        if kind == "date" and (out[col] != out[col].dt.normalize()).any():
+            raise ValueError(f"{spec.name}: column {col} holds times of day, expected dates")
+    if check_key:
+        duplicated = out.duplicated(list(spec.key))
+        if duplicated.any():
+            first = out.loc[duplicated.idxmax(), list(spec.key)].to_dict()
+            raise ValueError(
+                f"{spec.name}: {int(duplicated.sum())} rows repeat the key {spec.key}, e.g. {first}"
+            )
     return out
 
 
@@ -140,7 +151,7 @@ class FactorInputs:
         def put(name: str, value: pd.DataFrame) -> None:
             object.__setattr__(self, name, value)
 
-        prices = checked(self.prices, frames.PRICES)
+        prices = checked(self.prices, frames.PRICES, check_key=False)  # see price_panels
         _require(prices["close"] > 0, prices, "prices", "close > 0")
         _require(prices["volume"] >= 0, prices, "prices", "volume >= 0")
         if not (prices["ticker"] == self.benchmark).any():

@@ -41,7 +41,7 @@ def net_dollars(
     upto = known.searchsorted(calendar, side="right")
     before = known.searchsorted(calendar - pd.Timedelta(days=window_days), side="right")
     net = (cumulative[upto] - cumulative[before]) / 100.0
-    return pd.DataFrame(net, index=calendar, columns=tickers)
+    return pd.DataFrame(net, index=calendar, columns=tickers, copy=False)
 
 
 def insider_net_buying(

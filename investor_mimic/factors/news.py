@@ -54,5 +54,9 @@ def news_sentiment(
     np.add.at(count, (items["day"].to_numpy(), items["col"].to_numpy()), 1)
     decay = 0.5 ** (1.0 / half_life)
     decayed = lfilter([1.0], [1.0, -decay], daily, axis=0)  # y[d] = x[d] + decay * y[d-1]
-    recent = pd.DataFrame(count).rolling(stale_after, min_periods=1).sum().to_numpy() > 0
-    return pd.DataFrame(np.where(recent, decayed, np.nan), index=calendar, columns=tickers)
+    seen = np.cumsum(count, axis=0)  # items known by each day
+    seen[stale_after:] -= seen[:-stale_after].copy()  # items in the last stale_after days
+    recent = seen > 0
+    return pd.DataFrame(
+        np.where(recent, decayed, np.nan), index=calendar, columns=tickers, copy=False
+    )

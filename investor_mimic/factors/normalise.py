@@ -45,28 +45,26 @@ def winsorise(panel: pd.DataFrame, q: float = 0.01) -> pd.DataFrame:
     """Clip each date's values to that date's [q, 1-q] quantiles."""
     if not 0.0 <= q < 0.5:
         raise ValueError(f"winsorise: quantile {q} is not in [0, 0.5)")
-    values = panel.to_numpy(dtype=np.float64)
+    values = _rows(panel)
     low, high = row_quantiles(values, q)
     with np.errstate(invalid="ignore"):
         clipped = np.clip(values, low[:, None], high[:, None])
-    return pd.DataFrame(clipped, index=panel.index, columns=panel.columns)
+    return pd.DataFrame(clipped, index=panel.index, columns=panel.columns, copy=False)
 
 
-def _row_sum(values: np.ndarray) -> np.ndarray:
-    """Sum of each row's non-NaN values, added strictly left to right.
+def _rows(panel: pd.DataFrame) -> np.ndarray:
+    """The panel's values as a C-contiguous (date x ticker) float array.
 
-    ``np.sum`` picks pairwise or sequential summation depending on the array's shape, so
-    the same date could get different last bits when computed alone or in a batch;
-    a cumulative sum is always sequential.
+    Why contiguous: numpy sums a contiguous row pairwise and a strided one sequentially,
+    and ``DataFrame.to_numpy`` is often strided; on a contiguous array each date's sum is
+    the same bits whether it is normalised alone or in a batch.
     """
-    if values.shape[1] == 0:
-        return np.zeros(values.shape[0])
-    return np.cumsum(np.nan_to_num(values, nan=0.0), axis=1)[:, -1]
+    return np.ascontiguousarray(panel.to_numpy(dtype=np.float64))
 
 
 def _row_mean(values: np.ndarray) -> np.ndarray:
     count = np.sum(~np.isnan(values), axis=1)
-    total = _row_sum(values)
+    total = np.nansum(values, axis=1)
     return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
@@ -76,13 +74,13 @@ def sector_demean(panel: pd.DataFrame, sectors: pd.Series) -> pd.DataFrame:
     if len(missing):
         raise ValueError(f"sector_demean: no sector for tickers {list(missing[:5])}")
     labels = sectors.reindex(panel.columns).to_numpy()
-    values = panel.to_numpy(dtype=np.float64)
+    values = _rows(panel)
     out = np.empty_like(values)
     for sector in pd.unique(labels):
         cols = labels == sector
         block = values[:, cols]
         out[:, cols] = block - _row_mean(block)[:, None]
-    return pd.DataFrame(out, index=panel.index, columns=panel.columns)
+    return pd.DataFrame(out, index=panel.index, columns=panel.columns, copy=False)
 
 
 def zscore(panel: pd.DataFrame, *, demean: bool = True) -> pd.DataFrame:
@@ -90,16 +88,16 @@ def zscore(panel: pd.DataFrame, *, demean: bool = True) -> pd.DataFrame:
 
     ``demean=False`` only scales (used after sector demeaning, which already centres).
     """
-    values = panel.to_numpy(dtype=np.float64)
+    values = _rows(panel)
     count = np.sum(~np.isnan(values), axis=1)
     deviation = values - _row_mean(values)[:, None]
     largest = np.max(np.abs(np.nan_to_num(values)), axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        spread = np.sqrt(_row_sum(deviation**2) / count)
+        spread = np.sqrt(np.nansum(deviation**2, axis=1) / count)
         # a spread at rounding-noise level is no dispersion (e.g. a sector-demeaned constant)
         informative = (count >= 2) & (spread > 1e-12 * largest)
         scaled = (deviation if demean else values) / np.where(informative, spread, np.nan)[:, None]
-    return pd.DataFrame(scaled, index=panel.index, columns=panel.columns)
+    return pd.DataFrame(scaled, index=panel.index, columns=panel.columns, copy=False)
 
 
 def normalise(

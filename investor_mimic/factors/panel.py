@@ -109,16 +109,23 @@ def raw_factor_panels(
 
 
 def _long(panels: dict[str, pd.DataFrame], universe: pd.DataFrame) -> pd.DataFrame:
+    """Stack wide panels into ``frames.FACTOR_PANEL`` rows, sorted by date then ticker.
+
+    Built directly in the coerced form (``frames.coerce`` would re-cast 7.5M strings).
+    """
     first = panels[frames.FACTOR_NAMES[0]]
     dates, tickers = first.index, first.columns
-    sector = universe.set_index("ticker")["sector"].reindex(tickers).to_numpy()
-    data: dict[str, object] = {
-        "date": np.repeat(dates.to_numpy(), len(tickers)),
-        "ticker": np.tile(tickers.to_numpy(), len(dates)),
-        "sector": np.tile(sector, len(dates)),
+    sector = universe.set_index("ticker")["sector"].reindex(tickers).to_numpy(dtype=object)
+    n = len(dates)
+    columns: dict[str, pd.Series] = {
+        "date": pd.Series(np.repeat(dates.to_numpy(dtype="datetime64[ns]"), len(tickers))),
+        "ticker": pd.Series(np.tile(tickers.to_numpy(dtype=object), n), dtype=object, copy=False),
+        "sector": pd.Series(np.tile(sector, n), dtype=object, copy=False),
     }
-    data |= {name: panels[name].to_numpy().reshape(-1) for name in frames.FACTOR_NAMES}
-    return frames.coerce(pd.DataFrame(data), frames.FACTOR_PANEL)
+    for name in frames.FACTOR_NAMES:
+        flat = panels[name].to_numpy(dtype=np.float64).reshape(-1)
+        columns[name] = pd.Series(flat, copy=False)
+    return pd.DataFrame(columns, copy=False)
 
 
 def raw_factors(

@@ -36,10 +36,14 @@ def price_panels(
     """Pivot long bars (``frames.PRICES``) onto ``calendar`` x ``tickers``.
 
     Bars of other tickers or after the calendar end are ignored; a bar on a date inside
-    the calendar's range that is not in the calendar (not an NYSE trading day) is an error.
+    the calendar's range that is not in the calendar (not an NYSE trading day) and two
+    bars for the same (date, ticker) are errors.
     """
-    day = calendar.get_indexer(prices["date"])
-    col = tickers.get_indexer(prices["ticker"])
+    # factorize first: looking up 3,000 distinct labels beats hashing 7.5M strings
+    day_code, day_label = pd.factorize(prices["date"])
+    day = calendar.get_indexer(day_label)[day_code]
+    col_code, col_label = pd.factorize(prices["ticker"])
+    col = tickers.get_indexer(col_label)[col_code]
     off_calendar = (day < 0) & (prices["date"] <= calendar[-1]).to_numpy()
     if off_calendar.any():
         example = prices.loc[off_calendar, "date"].iloc[0].date()
@@ -50,13 +54,43 @@ def price_panels(
     keep = (day >= 0) & (col >= 0)
     day, col = day[keep], col[keep]
     shape = (len(calendar), len(tickers))
+    repeats = np.bincount(day * shape[1] + col, minlength=shape[0] * shape[1]) > 1
+    if repeats.any():
+        d, t = np.unravel_index(np.argmax(repeats), shape)
+        raise ValueError(
+            f"prices: {int(repeats.sum())} (date, ticker) pairs have several bars, "
+            f"e.g. ({calendar[d].date()}, {tickers[t]})"
+        )
     close = np.full(shape, np.nan)
     volume = np.full(shape, np.nan)
     close[day, col] = prices["close"].to_numpy()[keep]
     volume[day, col] = prices["volume"].to_numpy()[keep]
-    close_frame = pd.DataFrame(close, index=calendar, columns=tickers).ffill(limit=fill_limit)
-    volume = np.where(np.isnan(volume) & ~np.isnan(close_frame.to_numpy()), 0.0, volume)
-    return PricePanels(close_frame, pd.DataFrame(volume, index=calendar, columns=tickers))
+    close_frame = pd.DataFrame(close, index=calendar, columns=tickers, copy=False)
+    close_frame = close_frame.ffill(limit=fill_limit)
+    volume = np.where(np.isnan(volume) & close_frame.notna().to_numpy(), 0.0, volume)
+    return PricePanels(
+        close_frame, pd.DataFrame(volume, index=calendar, columns=tickers, copy=False)
+    )
+
+
+def trailing_sum(panel: pd.DataFrame, window: int) -> pd.DataFrame:
+    """Sum of rows D-window+1..D per column; NaN unless all ``window`` values are present.
+
+    Differences of cumulative sums instead of ``DataFrame.rolling`` (which runs column by
+    column and is ~20x slower on 3,000 tickers). Sums of integer-valued floats (volumes,
+    whole dollars) stay exact, so a window with no volume is exactly 0.
+    """
+    if window < 1:
+        raise ValueError(f"trailing_sum: window must be >= 1, got {window}")
+    values = panel.to_numpy(dtype=np.float64)
+    missing = np.isnan(values)
+    sums = np.cumsum(np.nan_to_num(values), axis=0)
+    gaps = np.cumsum(missing, axis=0, dtype=np.int32)
+    sums[window:] = sums[window:] - sums[:-window]
+    gaps[window:] = gaps[window:] - gaps[:-window]
+    sums[gaps > 0] = np.nan
+    sums[: window - 1] = np.nan
+    return pd.DataFrame(sums, index=panel.index, columns=panel.columns, copy=False)
 
 
 def momentum_12_1(close: pd.DataFrame, lookback: int = 252, skip: int = 21) -> pd.DataFrame:
@@ -72,7 +106,7 @@ def momentum_12_1(close: pd.DataFrame, lookback: int = 252, skip: int = 21) -> p
 
 def trend(close: pd.DataFrame, windows: tuple[int, ...] = (50, 200)) -> pd.DataFrame:
     """Mean over ``w`` in ``windows`` of ``close[D] / SMA_w[D] - 1`` (SMA over rows D-w+1..D)."""
-    gaps = [close / close.rolling(w, min_periods=w).mean() - 1.0 for w in windows]
+    gaps = [close / (trailing_sum(close, w) / w) - 1.0 for w in windows]
     return sum(gaps[1:], gaps[0]) / len(gaps)
 
 
@@ -91,14 +125,17 @@ def volume_accumulation(close: pd.DataFrame, volume: pd.DataFrame, days: int = 5
     NaN when the window is incomplete or had no volume at all.
     """
     signed = np.sign(close.diff()) * volume
-    up_minus_down = signed.rolling(days, min_periods=days).sum()
-    total = volume.rolling(days, min_periods=days).sum()
+    up_minus_down = trailing_sum(signed, days)
+    total = trailing_sum(volume, days)
     return up_minus_down / total.where(total > 0)
 
 
 def average_dollar_volume(
     close: pd.DataFrame, volume: pd.DataFrame, days: int = 63
 ) -> pd.DataFrame:
-    """Mean of ``close * volume`` over the last ``days`` rows; NaN when incomplete or zero."""
-    adv = (close * volume).rolling(days, min_periods=days).mean()
+    """Mean of ``close * volume`` over the last ``days`` rows; NaN when incomplete or zero.
+
+    Daily dollar volume is rounded to whole dollars so the trailing sums are exact.
+    """
+    adv = trailing_sum(np.rint(close * volume), days) / days
     return adv.where(adv > 0)

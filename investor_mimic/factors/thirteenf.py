@@ -63,7 +63,9 @@ def filer_average(
     n_filers = (states >= 0).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         per_state = sums / np.where(n_filers > 0, n_filers, np.nan)[:, None]
-    return pd.DataFrame(per_state[day_state.reshape(-1)], index=calendar, columns=tickers)
+    return pd.DataFrame(
+        per_state[day_state.reshape(-1)], index=calendar, columns=tickers, copy=False
+    )
 
 
 def conviction_13f(
