@@ -120,7 +120,7 @@ def checked(frame: pd.DataFrame, spec: FrameSpec, *, check_key: bool = True) -> 
     if check_key:
         duplicated = out.duplicated(list(spec.key))
         if duplicated.any():
-            first = out.loc[duplicated.idxmax(), list(spec.key)].to_dict()
+            first = out[duplicated].iloc[0][list(spec.key)].to_dict()
             raise ValueError(
                 f"{spec.name}: {int(duplicated.sum())} rows repeat the key {spec.key}, e.g. {first}"
             )

@@ -31,12 +31,13 @@ def net_dollars(
     Sums run on integer cents (cumulative sums differenced), so a window from which every
     trade has dropped out is exactly 0 — no floating-point residue to pass as a signal.
     """
-    trades = trades[tickers.get_indexer(trades["ticker"].to_numpy()) >= 0]
+    col = tickers.get_indexer(pd.Index(trades["ticker"]))
+    trades, col = trades[col >= 0], col[col >= 0]
     known = pd.DatetimeIndex(np.unique(trades["known_date"].to_numpy()))
     grid = np.zeros((len(known) + 1, len(tickers)), dtype=np.int64)
     cents = np.rint(trades["value_usd"].to_numpy(np.float64) * 100).astype(np.int64)
-    rows = known.get_indexer(trades["known_date"]) + 1
-    np.add.at(grid, (rows, tickers.get_indexer(trades["ticker"].to_numpy())), cents)
+    rows = known.get_indexer(pd.Index(trades["known_date"])) + 1
+    np.add.at(grid, (rows, col), cents)
     cumulative = np.cumsum(grid, axis=0)  # row i: all trades known on the first i known dates
     upto = known.searchsorted(calendar, side="right")
     before = known.searchsorted(calendar - pd.Timedelta(days=window_days), side="right")

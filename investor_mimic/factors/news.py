@@ -36,7 +36,7 @@ def news_sentiment(
         raise ValueError(
             f"news_sentiment: need half_life > 0 and stale_after >= 1 ({half_life}, {stale_after})"
         )
-    col = tickers.get_indexer(news["ticker"].to_numpy())
+    col = tickers.get_indexer(pd.Index(news["ticker"]))
     day = calendar.searchsorted(news["trading_date"].to_numpy(), side="left")
     keep = (col >= 0) & (day < len(calendar))
     items = pd.DataFrame(

@@ -59,7 +59,7 @@ def price_panels(
         d, t = np.unravel_index(np.argmax(repeats), shape)
         raise ValueError(
             f"prices: {int(repeats.sum())} (date, ticker) pairs have several bars, "
-            f"e.g. ({calendar[d].date()}, {tickers[t]})"
+            f"e.g. ({calendar[int(d)].date()}, {tickers[int(t)]})"
         )
     close = np.full(shape, np.nan)
     volume = np.full(shape, np.nan)
@@ -124,7 +124,7 @@ def volume_accumulation(close: pd.DataFrame, volume: pd.DataFrame, days: int = 5
     a normalised on-balance-volume slope (buying pressure), comparable across sizes.
     NaN when the window is incomplete or had no volume at all.
     """
-    signed = np.sign(close.diff()) * volume
+    signed = volume * np.sign(close.diff().to_numpy())
     up_minus_down = trailing_sum(signed, days)
     total = trailing_sum(volume, days)
     return up_minus_down / total.where(total > 0)
@@ -137,5 +137,5 @@ def average_dollar_volume(
 
     Daily dollar volume is rounded to whole dollars so the trailing sums are exact.
     """
-    adv = trailing_sum(np.rint(close * volume), days) / days
+    adv = trailing_sum((close * volume).round(), days) / days
     return adv.where(adv > 0)

@@ -54,7 +54,7 @@ def filer_average(
         (np.ones(len(state)), (state, states[state, slot])), shape=(len(states), len(versions))
     )
     select.sort_indices()  # sums run in version-id order: same bits for the same state
-    col = tickers.get_indexer(rows["ticker"].to_numpy())
+    col = tickers.get_indexer(pd.Index(rows["ticker"]))
     held = col >= 0
     holdings = sparse.csr_matrix(
         (values[held], (version_id[held], col[held])), shape=(len(versions), len(tickers))
