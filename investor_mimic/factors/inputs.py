@@ -69,12 +69,12 @@ INSIDER_OPEN_MARKET = FrameSpec(
         "code": "string",  # P or S
         "shares": "float",
         "price": "float",
-        "value_usd": "float",  # signed: + purchases, - sales
+        "value_usd": "float",  # signed: + purchases, - sales; None when no price was stated
         "is_10b5_1": "bool",
         "is_routine": "bool",  # traded in the same calendar month in each of the prior 3 years
     },
     key=("accession", "line"),
-    nullable=frozenset({"price"}),
+    nullable=frozenset({"shares", "price", "value_usd"}),
 )
 
 NEWS = FrameSpec(
@@ -181,7 +181,8 @@ class FactorInputs:
         name = "stg_insider_open_market"
         _require(trades["code"].isin(["P", "S"]), trades, name, "code in ['P', 'S']")
         _require(
-            np.where(trades["code"] == "P", trades["value_usd"] >= 0, trades["value_usd"] <= 0),
+            trades["value_usd"].isna()
+            | np.where(trades["code"] == "P", trades["value_usd"] >= 0, trades["value_usd"] <= 0),
             trades,
             name,
             "value_usd >= 0 for P and <= 0 for S",

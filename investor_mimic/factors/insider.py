@@ -19,8 +19,12 @@ import pandas as pd
 
 
 def opportunistic(trades: pd.DataFrame) -> pd.DataFrame:
-    """The trades that carry the signal: neither 10b5-1 plan trades nor routine trades."""
-    return trades[~(trades["is_10b5_1"] | trades["is_routine"])]
+    """The trades that carry the signal: neither 10b5-1 plan trades nor routine trades.
+
+    Trades without a dollar value (the Form 4 stated no price) cannot be summed and are
+    left out too.
+    """
+    return trades[~(trades["is_10b5_1"] | trades["is_routine"]) & trades["value_usd"].notna()]
 
 
 def net_dollars(

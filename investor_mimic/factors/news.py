@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.signal import lfilter
 
 
 def news_sentiment(
@@ -18,23 +17,24 @@ def news_sentiment(
     tickers: pd.Index,
     *,
     half_life: float = 5.0,
-    stale_after: int = 20,
+    window: int = 20,
 ) -> pd.DataFrame:
-    """Decayed sum of ``relevance * sentiment`` over items with ``trading_date <= D``.
+    """Decayed sum of ``relevance * sentiment`` over the last ``window`` trading days.
 
-    ``news[D, t] = sum_i relevance_i * sentiment_i * 0.5 ** (age_i / half_life)`` with
-    ``age_i`` the number of trading days (rows of ``calendar``) from the item's
-    ``trading_date`` to D. A sum rather than a weighted mean, so a fresh strong story
-    outweighs an old one and a lone old item fades towards 0 instead of keeping its full
-    sentiment. NaN when the ticker's latest item is ``stale_after`` or more trading days
-    old, or it has none: no coverage is not the same as neutral news.
+    ``news[D, t] = sum_i relevance_i * sentiment_i * 0.5 ** (age_i / half_life)`` over the
+    items of ``t`` with ``0 <= age_i < window``, where ``age_i`` is the number of trading
+    days (rows of ``calendar``) from the item's ``trading_date`` to D. A sum rather than a
+    weighted mean, so a fresh strong story outweighs an old one and a lone item fades
+    towards 0 instead of keeping its full sentiment. NaN when the ticker has no item in
+    the window: no coverage is not the same as neutral news.
 
-    Items dated before ``calendar[0]`` would be lost, so the caller's calendar must start
-    at or before the first item; items after ``calendar[-1]`` are ignored.
+    The window is finite (not a recursive filter over all history) so the value on D
+    does not depend on how much older news was loaded. Items after ``calendar[-1]`` are
+    ignored; items before ``calendar[0]`` must be outside every requested window.
     """
-    if half_life <= 0 or stale_after < 1:
+    if half_life <= 0 or window < 1:
         raise ValueError(
-            f"news_sentiment: need half_life > 0 and stale_after >= 1 ({half_life}, {stale_after})"
+            f"news_sentiment: need half_life > 0 and window >= 1, got {half_life} and {window}"
         )
     col = tickers.get_indexer(pd.Index(news["ticker"]))
     day = calendar.searchsorted(news["trading_date"].to_numpy(), side="left")
@@ -47,16 +47,17 @@ def news_sentiment(
             "score": (news["relevance"] * news["sentiment"]).to_numpy()[keep],
         }
     ).sort_values(["day", "col", "id"])  # fixed summation order: same input, same bits
+    at = (items["day"].to_numpy(), items["col"].to_numpy())
     shape = (len(calendar), len(tickers))
     daily = np.zeros(shape)
-    np.add.at(daily, (items["day"].to_numpy(), items["col"].to_numpy()), items["score"].to_numpy())
+    np.add.at(daily, at, items["score"].to_numpy())
     count = np.zeros(shape, dtype=np.int64)
-    np.add.at(count, (items["day"].to_numpy(), items["col"].to_numpy()), 1)
-    decay = 0.5 ** (1.0 / half_life)
-    decayed = lfilter([1.0], [1.0, -decay], daily, axis=0)  # y[d] = x[d] + decay * y[d-1]
-    seen = np.cumsum(count, axis=0)  # items known by each day
-    seen[stale_after:] -= seen[:-stale_after].copy()  # items in the last stale_after days
-    recent = seen > 0
+    np.add.at(count, at, 1)
+    decayed = daily.copy()
+    in_window = count.copy()
+    for age in range(1, min(window, len(calendar))):  # a loop over lags, not dates
+        decayed[age:] += 0.5 ** (age / half_life) * daily[:-age]
+        in_window[age:] += count[:-age]
     return pd.DataFrame(
-        np.where(recent, decayed, np.nan), index=calendar, columns=tickers, copy=False
+        np.where(in_window > 0, decayed, np.nan), index=calendar, columns=tickers, copy=False
     )

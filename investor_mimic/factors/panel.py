@@ -43,7 +43,7 @@ class FactorParams:
     insider_window_days: int = 90  # calendar days of known_date
     adv_days: int = 63
     news_half_life: float = 5.0
-    news_stale_after: int = 20
+    news_window: int = 20
     price_fill_limit: int = 5  # missing bars carried forward at most this many days
     winsor_quantile: float = 0.01
 
@@ -96,7 +96,7 @@ def raw_factor_panels(
             calendar,
             tickers,
             half_life=params.news_half_life,
-            stale_after=params.news_stale_after,
+            window=params.news_window,
         ),
         "momentum_12_1": price.momentum_12_1(close, params.momentum_lookback, params.momentum_skip),
         "trend": price.trend(close, params.trend_windows),
