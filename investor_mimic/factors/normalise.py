@@ -25,6 +25,24 @@ import numpy as np
 import pandas as pd
 
 
+def _rows(panel: pd.DataFrame) -> np.ndarray:
+    return np.ascontiguousarray(panel.to_numpy(dtype=np.float64))
+
+
+def _row_sum(values: np.ndarray) -> np.ndarray:
+    """Sum of each row's non-NaN values, the same bits whether a row comes alone or in a batch.
+
+    numpy sums a contiguous row pairwise but a strided one sequentially, and slices and
+    ``DataFrame.to_numpy`` are often strided: sum C-contiguous rows only.
+    """
+    return np.nansum(np.ascontiguousarray(values), axis=1)
+
+
+def _row_mean(values: np.ndarray) -> np.ndarray:
+    count = np.sum(~np.isnan(values), axis=1)
+    return np.where(count > 0, _row_sum(values) / np.maximum(count, 1), np.nan)
+
+
 def row_quantiles(values: np.ndarray, q: float) -> tuple[np.ndarray, np.ndarray]:
     """Per-row ``q`` and ``1 - q`` quantiles over the non-NaN values (NaN for empty rows)."""
     ordered = np.sort(values, axis=1)  # NaN sorts last
@@ -52,22 +70,6 @@ def winsorise(panel: pd.DataFrame, q: float = 0.01) -> pd.DataFrame:
     return pd.DataFrame(clipped, index=panel.index, columns=panel.columns, copy=False)
 
 
-def _rows(panel: pd.DataFrame) -> np.ndarray:
-    """The panel's values as a C-contiguous (date x ticker) float array.
-
-    Why contiguous: numpy sums a contiguous row pairwise and a strided one sequentially,
-    and ``DataFrame.to_numpy`` is often strided; on a contiguous array each date's sum is
-    the same bits whether it is normalised alone or in a batch.
-    """
-    return np.ascontiguousarray(panel.to_numpy(dtype=np.float64))
-
-
-def _row_mean(values: np.ndarray) -> np.ndarray:
-    count = np.sum(~np.isnan(values), axis=1)
-    total = np.nansum(values, axis=1)
-    return np.where(count > 0, total / np.maximum(count, 1), np.nan)
-
-
 def sector_demean(panel: pd.DataFrame, sectors: pd.Series) -> pd.DataFrame:
     """Subtract, per date, the mean of the ticker's sector (``sectors`` indexed by ticker)."""
     missing = panel.columns.difference(sectors.index)
@@ -93,7 +95,7 @@ def zscore(panel: pd.DataFrame, *, demean: bool = True) -> pd.DataFrame:
     deviation = values - _row_mean(values)[:, None]
     largest = np.max(np.abs(np.nan_to_num(values)), axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        spread = np.sqrt(np.nansum(deviation**2, axis=1) / count)
+        spread = np.sqrt(_row_sum(deviation**2) / count)
         # a spread at rounding-noise level is no dispersion (e.g. a sector-demeaned constant)
         informative = (count >= 2) & (spread > 1e-12 * largest)
         scaled = (deviation if demean else values) / np.where(informative, spread, np.nan)[:, None]
