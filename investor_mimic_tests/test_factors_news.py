@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from investor_mimic.calendar import effective_trading_days, trading_days
 from investor_mimic.factors import news
+from investor_mimic_tests.test_factors_helpers import isnan
 
 # 2024-01-02 (Tue) .. 2024-01-10 (Wed): rows 0..6, a weekend between the 5th and the 8th
 CAL = trading_days(pd.Timestamp("2024-01-02").date(), pd.Timestamp("2024-01-10").date())
@@ -26,7 +26,7 @@ def items(rows: list[tuple[str, str, float, float]]) -> pd.DataFrame:
 def test_after_close_news_counts_next_day_and_decays_by_half_life() -> None:
     frame = items([("A", "2024-01-04 17:30", 0.5, 0.8)])  # after the close on Thursday
     out = news.news_sentiment(frame, CAL, TICKERS, half_life=1.0, window=20)
-    assert np.isnan(out.loc[pd.Timestamp("2024-01-04"), "A"])  # not known at Thursday's close
+    assert isnan(out.loc[pd.Timestamp("2024-01-04"), "A"])  # not known at Thursday's close
     assert out.loc[pd.Timestamp("2024-01-05"), "A"] == pytest.approx(0.4)
     assert out.loc[pd.Timestamp("2024-01-08"), "A"] == pytest.approx(0.2)  # one trading day
     assert out.loc[pd.Timestamp("2024-01-09"), "A"] == pytest.approx(0.1)
@@ -53,4 +53,4 @@ def test_items_older_than_the_window_drop_out() -> None:
     frame = items([("A", "2024-01-03 10:00", 1.0, 1.0)])  # row 1
     out = news.news_sentiment(frame, CAL, TICKERS, half_life=2.0, window=3)
     assert out.loc[pd.Timestamp("2024-01-05"), "A"] == pytest.approx(0.5)  # age 2 < 3
-    assert np.isnan(out.loc[pd.Timestamp("2024-01-08"), "A"])  # age 3: outside the window
+    assert isnan(out.loc[pd.Timestamp("2024-01-08"), "A"])  # age 3: outside the window

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from investor_mimic.factors.normalise import normalise, sector_demean, winsorise, zscore
+from investor_mimic_tests.test_factors_helpers import isnan
 
 NAN = np.nan
 
@@ -21,7 +22,7 @@ def test_winsorise_clips_to_the_dates_quantiles_and_keeps_nan() -> None:
     out = winsorise(frame([[0, 1, 2, 3, 100, NAN], [5, 5, 5, 5, 5, 5]]), q=0.25)
     # 5 values: the 25% quantile is the 2nd smallest (1), the 75% the 4th (3)
     assert out.iloc[0, :5].tolist() == [1, 1, 2, 3, 3]
-    assert np.isnan(out.iloc[0, 5])
+    assert isnan(out.iloc[0, 5])
     assert out.iloc[1].tolist() == [5] * 6  # each date uses its own quantiles
 
 
@@ -38,7 +39,7 @@ def test_winsorise_interpolates_and_keeps_a_sparse_factor_informative() -> None:
 def test_zscore_has_mean_0_and_std_1_per_date() -> None:
     out = zscore(frame([[1, 2, 3, NAN], [10, 30, 20, 40]]))
     assert out.iloc[0, :3].tolist() == pytest.approx([-np.sqrt(1.5), 0, np.sqrt(1.5)])
-    assert np.isnan(out.iloc[0, 3])
+    assert isnan(out.iloc[0, 3])
     for _, row in out.iterrows():
         assert row.mean() == pytest.approx(0, abs=1e-12)
         assert row.std(ddof=0) == pytest.approx(1)
@@ -60,7 +61,7 @@ def test_sector_neutral_means_are_zero_within_each_sector() -> None:
         by_sector = row.groupby(sectors).mean()
         assert by_sector.tolist() == pytest.approx([0, 0, 0], abs=1e-12)
         assert row.std(ddof=0) == pytest.approx(1)
-    assert np.isnan(out.iloc[0, 5])
+    assert isnan(out.iloc[0, 5])
     assert out.iloc[0, 6] == 0.0  # alone in its sector: nothing to rank against
 
 
@@ -75,8 +76,8 @@ def test_each_date_is_normalised_alone() -> None:
     values[rng.random(values.shape) < 0.1] = NAN
     panel = frame(values.tolist())
     sectors = pd.Series([f"S{i % 5}" for i in range(200)], index=panel.columns)
-    for kwargs in ({}, {"sectors": sectors}):
-        together = normalise(panel, **kwargs)
+    for by in (None, sectors):
+        together = normalise(panel, sectors=by)
         for i in (0, 17, 29):
-            alone = normalise(panel.iloc[[i]], **kwargs)
+            alone = normalise(panel.iloc[[i]], sectors=by)
             pd.testing.assert_frame_equal(alone, together.iloc[[i]], check_exact=True)

@@ -54,11 +54,12 @@ def _thirteenf(
     for f in range(n_filers):
         cik = f"{f + 1:010d}"
         for period in periods:
-            filed = DAYS[DAYS.searchsorted(period + pd.Timedelta(days=int(rng.integers(20, 46))))]
+            lag = pd.Timedelta(days=int(rng.integers(20, 46)))
+            filed = DAYS[int(DAYS.searchsorted(period + lag))]
             versions = [filed]
             restated = filed + pd.Timedelta(days=30)
             if rng.random() < 0.3 and restated <= DAYS[-1]:  # a restatement weeks later
-                versions.append(DAYS[DAYS.searchsorted(restated)])
+                versions.append(DAYS[int(DAYS.searchsorted(restated))])
             for version in versions:
                 held = [*rng.choice(tickers, size=8, replace=False), None]
                 value = rng.uniform(1e5, 1e7, len(held))
@@ -153,8 +154,8 @@ def perturb_after(inputs: FactorInputs, cut: pd.Timestamp, seed: int) -> FactorI
     """Every row dated after ``cut`` gets new values; new rows after ``cut`` are added."""
     rng = np.random.default_rng(seed)
 
-    def after(frame: pd.DataFrame, col: str) -> pd.Series:
-        return frame[col] > cut
+    def after(frame: pd.DataFrame, col: str) -> np.ndarray:
+        return (frame[col] > cut).to_numpy()
 
     prices = inputs.prices.copy()
     late = after(prices, "date")
@@ -166,7 +167,7 @@ def perturb_after(inputs: FactorInputs, cut: pd.Timestamp, seed: int) -> FactorI
     weights = inputs.portfolio_weights.copy()
     late = after(weights, "version_date")
     weights.loc[late, "weight"] = rng.uniform(0, 1, late.sum())
-    later = DAYS[DAYS.searchsorted(cut, side="right") + 3]
+    later = DAYS[int(DAYS.searchsorted(cut, side="right")) + 3]
     restated = (
         weights[weights["version_date"] <= cut].tail(9).assign(version_date=later, weight=0.5)
     )  # a late restatement of a period already known at the cut

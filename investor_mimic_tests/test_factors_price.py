@@ -8,6 +8,7 @@ import pytest
 
 from investor_mimic.calendar import trading_days
 from investor_mimic.factors import price
+from investor_mimic_tests.test_factors_helpers import isnan
 
 # 2024-01-02 .. 2024-01-09: six trading days (a weekend after the 5th)
 CAL = trading_days(pd.Timestamp("2024-01-02").date(), pd.Timestamp("2024-01-09").date())
@@ -58,7 +59,7 @@ def test_relative_strength_subtracts_the_benchmark_return() -> None:
 def test_volume_accumulation_is_up_minus_down_volume_over_total() -> None:
     p = panels({"B": [10, 11, 10, 12, 12, 11]}, {"B": [5, 100, 200, 300, 50, 150]})
     va = price.volume_accumulation(p.close, p.volume, days=3)
-    assert np.isnan(va.loc[CAL[2], "B"])  # day 0 has no previous close: window incomplete
+    assert isnan(va.loc[CAL[2], "B"])  # day 0 has no previous close: window incomplete
     assert va.loc[CAL[3], "B"] == pytest.approx((100 - 200 + 300) / 600)
     assert va.loc[CAL[4], "B"] == pytest.approx((-200 + 300 + 0) / 550)  # flat day counts 0
     assert va.loc[CAL[5], "B"] == pytest.approx((300 + 0 - 150) / 500)
@@ -67,9 +68,9 @@ def test_volume_accumulation_is_up_minus_down_volume_over_total() -> None:
 def test_missing_bars_are_carried_forward_up_to_the_limit_with_zero_volume() -> None:
     p = panels({"A": [10, np.nan, np.nan, 13, 14, 15]}, {"A": [7, 0, 0, 9, 9, 9]}, fill_limit=1)
     assert p.close.loc[CAL[1], "A"] == 10  # carried one day
-    assert np.isnan(p.close.loc[CAL[2], "A"])  # beyond the limit: unknown, not stale
+    assert isnan(p.close.loc[CAL[2], "A"])  # beyond the limit: unknown, not stale
     assert p.volume.loc[CAL[1], "A"] == 0  # nothing traded on the carried day
-    assert np.isnan(p.volume.loc[CAL[2], "A"])
+    assert isnan(p.volume.loc[CAL[2], "A"])
     assert p.close.loc[CAL[3], "A"] == 13
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from investor_mimic.calendar import trading_days
 from investor_mimic.factors import thirteenf
+from investor_mimic_tests.test_factors_helpers import isnan
 
 CAL = trading_days(pd.Timestamp("2023-11-13").date(), pd.Timestamp("2023-12-05").date())
 TICKERS = pd.Index(["A", "B", "C"])
@@ -17,6 +18,10 @@ Q2, Q3, Q4 = (pd.Timestamp(d) for d in ("2023-06-30", "2023-09-30", "2023-12-31"
 
 def day(s: str) -> pd.Timestamp:
     return pd.Timestamp(s)
+
+
+def row(panel: pd.DataFrame, date: str) -> list[float]:
+    return panel.loc[[day(date)]].to_numpy()[0].tolist()
 
 
 def weights_rows(rows: list[tuple[str, pd.Timestamp, str, str | None, float]]) -> pd.DataFrame:
@@ -51,31 +56,31 @@ def weights() -> pd.DataFrame:
 
 def test_conviction_is_the_mean_weight_over_filers_known_on_each_day(weights: pd.DataFrame) -> None:
     conv = thirteenf.conviction_13f(weights, CAL, TICKERS)
-    assert conv.loc[day("2023-11-13")].isna().all()  # nothing filed yet: NaN, not 0
+    assert np.isnan(row(conv, "2023-11-13")).all()  # nothing filed yet: NaN, not 0
     # one filer known: its weights; C is not held (a measured 0)
-    assert conv.loc[day("2023-11-14")].tolist() == pytest.approx([0.5, 0.4, 0.0])
-    assert conv.loc[day("2023-11-17")].tolist() == pytest.approx([0.5, 0.4, 0.0])
+    assert row(conv, "2023-11-14") == pytest.approx([0.5, 0.4, 0.0])
+    assert row(conv, "2023-11-17") == pytest.approx([0.5, 0.4, 0.0])
     # two filers: F1 original + F2
-    assert conv.loc[day("2023-11-20")].tolist() == pytest.approx([(0.5 + 1.0) / 2, 0.2, 0.0])
+    assert row(conv, "2023-11-20") == pytest.approx([(0.5 + 1.0) / 2, 0.2, 0.0])
     # the restatement replaces F1's original
-    assert conv.loc[day("2023-12-01")].tolist() == pytest.approx([(0.2 + 1.0) / 2, 0.4, 0.0])
+    assert row(conv, "2023-12-01") == pytest.approx([(0.2 + 1.0) / 2, 0.4, 0.0])
     # F2's late Q2 amendment changes nothing: Q3 is the latest period it has filed
-    assert conv.loc[day("2023-12-04")].tolist() == pytest.approx([0.6, 0.4, 0.0])
+    assert row(conv, "2023-12-04") == pytest.approx([0.6, 0.4, 0.0])
     # F1's Q4 supersedes its Q3 restatement
-    assert conv.loc[day("2023-12-05")].tolist() == pytest.approx([0.5, 0.5, 0.0])
+    assert row(conv, "2023-12-05") == pytest.approx([0.5, 0.5, 0.0])
 
 
 def test_a_late_amendment_of_an_old_period_counts_when_nothing_newer_is_known() -> None:
     weights = weights_rows([(F2, Q2, "2023-11-14", "A", 1.0), (F2, Q2, "2023-11-16", "C", 1.0)])
     conv = thirteenf.conviction_13f(weights, CAL, TICKERS)
-    assert conv.loc[day("2023-11-15")].tolist() == [1.0, 0.0, 0.0]
-    assert conv.loc[day("2023-11-16")].tolist() == [0.0, 0.0, 1.0]
+    assert row(conv, "2023-11-15") == [1.0, 0.0, 0.0]
+    assert row(conv, "2023-11-16") == [0.0, 0.0, 1.0]
 
 
 def test_a_version_filed_on_a_holiday_counts_from_the_next_trading_day() -> None:
     weights = weights_rows([(F1, Q3, "2023-11-23", "A", 1.0)])  # Thanksgiving
     conv = thirteenf.conviction_13f(weights, CAL, TICKERS)
-    assert np.isnan(conv.loc[day("2023-11-22"), "A"])
+    assert isnan(conv.loc[day("2023-11-22"), "A"])
     assert conv.loc[day("2023-11-24"), "A"] == 1.0
 
 
@@ -111,12 +116,12 @@ def test_flow_scores_new_exited_and_resized_positions() -> None:
         ]
     )
     flow = thirteenf.flow_13f(changes, CAL, TICKERS)
-    assert flow.loc[day("2023-11-13")].isna().all()
-    assert flow.loc[day("2023-11-14")].tolist() == pytest.approx([1.0, -0.5, -1.0])
-    assert flow.loc[day("2023-11-20")].tolist() == pytest.approx(
+    assert np.isnan(row(flow, "2023-11-13")).all()
+    assert row(flow, "2023-11-14") == pytest.approx([1.0, -0.5, -1.0])
+    assert row(flow, "2023-11-20") == pytest.approx(
         [(1.0 + 1.0) / 2, (-0.5 + 0.0) / 2, (-1.0 + 0.3) / 2]
     )
-    assert flow.loc[day("2023-12-01")].tolist() == pytest.approx([0.5, 0.0, (-1.0 + 0.3) / 2])
+    assert row(flow, "2023-12-01") == pytest.approx([0.5, 0.0, (-1.0 + 0.3) / 2])
 
 
 def test_no_13f_rows_at_all_is_nan_everywhere() -> None:
