@@ -150,6 +150,11 @@ def d(s: str) -> pd.Timestamp:
     return pd.Timestamp(s)
 
 
+def iso(value: Any) -> str:
+    """A date cell as YYYY-MM-DD."""
+    return pd.Timestamp(value).strftime("%Y-%m-%d")
+
+
 # --- 13F: point-in-time versions ---------------------------------------------------------
 
 Q4, Q1 = "2023-12-31", "2024-03-31"
@@ -185,7 +190,7 @@ def versions(frame: pd.DataFrame, period: str, filer: str = FILER) -> dict[str, 
     """{version_date: {ticker: shares}} of one filer's period."""
     rows = frame[(frame["filer_cik"] == filer) & (frame["period_of_report"] == d(period))]
     return {
-        str(v.date()): dict(zip(g["ticker"], g["shares"], strict=True))
+        iso(v): dict(zip(g["ticker"], g["shares"], strict=True))
         for v, g in rows.groupby("version_date")
     }
 
@@ -267,7 +272,7 @@ def test_position_changes_against_previous_period_as_known(
     # the first period (Q4) has no previous period: no rows for any of its versions
     assert set(ch["period_of_report"]) == {d(Q1)}
     got = {
-        (str(r.version_date.date()), r.ticker): (r.shares, r.prev_shares, r.change_type)
+        (iso(r.version_date), r.ticker): (r.shares, r.prev_shares, r.change_type)
         for r in ch.itertuples()
     }
     assert got == {
@@ -283,7 +288,7 @@ def test_position_changes_against_previous_period_as_known(
     assert pct[(d("2024-04-10"), "AAA")] == pytest.approx(130 / 120 - 1)
     assert pct[(d("2024-05-01"), "DDD")] == pytest.approx(2 / 5 - 1)
     assert pct[(d("2024-05-01"), "BBB")] == 0
-    assert pct[(d("2024-04-10"), "CCC")] != pct[(d("2024-04-10"), "CCC")]  # NaN for new
+    assert pd.isna(pct[(d("2024-04-10"), "CCC")])  # NaN for new
     assert pd.isna(pct[(d("2024-05-01"), "AAA")])  # and for exited
 
 
@@ -301,7 +306,7 @@ def test_late_previous_period_is_not_used_before_it_is_known(
     for name in ("stg_thirteenf_holdings_pit", "thirteenf_position_changes"):
         sm.run_model(wh, project, name)
     ch = sm.read_model(wh, project, "thirteenf_position_changes")
-    got = {(str(r.period_of_report.date()), r.prev_shares) for r in ch.itertuples()}
+    got = {(iso(r.period_of_report), r.prev_shares) for r in ch.itertuples()}
     assert got == {(Q4, 10.0), (q3, 10.0)}
 
 
@@ -363,7 +368,7 @@ def test_daily_net_buying_splits_plan_routine_opportunistic(
     insider_out: dict[str, pd.DataFrame],
 ) -> None:
     daily = insider_out["insider_net_buying_daily"].set_index(["ticker", "known_date"])
-    day = daily.loc[("AAA", d("2024-03-12"))]
+    day = daily.loc[[("AAA", d("2024-03-12"))]].iloc[0]
     # T1 routine +2000; T6 plan -100 (plan wins over routine); T3 +1000, T4 -600, T5 -800
     assert day["routine_net_usd"] == 2000.0
     assert day["plan_net_usd"] == -100.0
@@ -371,7 +376,7 @@ def test_daily_net_buying_splits_plan_routine_opportunistic(
     assert day["opportunistic_sell_usd"] == 1400.0
     assert day["opportunistic_net_usd"] == -400.0
     assert (day["n_buyers"], day["n_sellers"]) == (1, 2)
-    april = daily.loc[("AAA", d("2024-04-12"))]
+    april = daily.loc[[("AAA", d("2024-04-12"))]].iloc[0]
     assert (april["opportunistic_net_usd"], april["n_buyers"]) == (2000.0, 1)
     assert daily["n_buyers"].dtype == "int64"
 
