@@ -18,6 +18,11 @@ def build_definitions() -> dg.Definitions:
         factor_defs,
         scoring_defs,
         dg.Definitions(
+            jobs=[
+                dg.define_asset_job(
+                    "sql_models_job", selection=dg.AssetSelection.groups("sql_models")
+                )
+            ],
             resources=build_resources(),
             executor=dg.in_process_executor,
         ),

@@ -22,6 +22,8 @@ RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
 #: Trading days of history before the first factor date (12-1 momentum needs 252).
 WARMUP_DAYS = 260
+#: Dagster's console logger prints every event at DEBUG; the demo prints its own progress.
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 @dataclass
@@ -37,7 +39,7 @@ class Tally:
     def add(self, result: Any) -> None:
         seen_runs: set[str] = set()
         for event in result.get_asset_materialization_events():
-            mat = event.asset_materialization
+            mat = event.step_materialization_data.materialization
             name = mat.asset_key.to_user_string()
             self.partitions[name] += 1
             if name not in seen_runs:  # a range run repeats the whole range's metadata per key
@@ -48,8 +50,7 @@ class Tally:
             if evaluation.passed:
                 self.passed += 1
             else:
-                key = evaluation.asset_check_key
-                self.failed.append(f"{key.asset_key.to_user_string()}:{key.name}")
+                self.failed.append(f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}")
 
 
 def _apply_overrides(size: str | None, seed: int | None, null: bool) -> None:
@@ -88,7 +89,9 @@ def run_pipeline(settings: Settings, *, quiet: bool = False) -> dict[str, Any]:
 
     def run(job: str, stage: str, **kwargs: Any) -> None:
         start = time.perf_counter()
-        result = defs.resolve_job_def(job).execute_in_process(instance=instance, raise_on_error=False, **kwargs)
+        result = defs.resolve_job_def(job).execute_in_process(
+            instance=instance, raise_on_error=False, run_config=QUIET, **kwargs
+        )
         tally.add(result)
         tally.seconds[stage] = tally.seconds.get(stage, 0.0) + time.perf_counter() - start
         if not result.success:
@@ -158,7 +161,8 @@ def _summary(settings: Settings, manifest: Any, tally: Tally, instance: Any, sec
         "checks": {"passed": tally.passed, "failed": len(tally.failed), "failed_checks": sorted(set(tally.failed))},
         "weights": {r.factor: round(float(r.weight), 4) for r in latest.itertuples()},
         "weights_refit_date": str(latest["refit_date"].max().date()) if len(latest) else None,
-        "oos_ic": {r.factor: round(float(r.rank_ic), 4) for r in evaluation.itertuples()},
+        "oos_ic": {r.signal: round(float(r.rank_ic_mean), 4) for r in evaluation.itertuples()},
+        "oos_ic_tstat": {r.signal: round(float(r.rank_ic_tstat), 2) for r in evaluation.itertuples()},
         "planted": {k: v.model_dump() if hasattr(v, "model_dump") else v for k, v in manifest.planted.items()},
         "seconds": {k: round(v, 1) for k, v in tally.seconds.items()} | {"total": round(seconds, 1)},
         "dagster_home": os.environ.get("DAGSTER_HOME"),
@@ -197,6 +201,9 @@ def print_summary(summary: dict[str, Any]) -> None:
 
 
 def run_demo(size: str | None, seed: int | None, null: bool, as_json: bool) -> int:
+    import warnings
+
+    warnings.filterwarnings("ignore", module="dagster")
     _apply_overrides(size, seed, null)
     from investor_mimic.settings import get_settings
 

@@ -36,20 +36,23 @@ def coerce(frame: pd.DataFrame, spec: FrameSpec) -> pd.DataFrame:
     missing = [c for c in spec.columns if c not in frame.columns]
     if missing:
         raise ValueError(f"{spec.name}: missing columns {missing}")
-    out = pd.DataFrame(index=frame.index)
+    columns: dict[str, pd.Series] = {}
     for col, kind in spec.columns.items():
         s = frame[col]
         if kind in ("date", "datetime"):
             s = pd.to_datetime(s).astype("datetime64[ns]")
-            out[col] = s.dt.normalize() if kind == "date" else s
+            columns[col] = s.dt.normalize() if kind == "date" else s
         elif kind == "float":
-            out[col] = pd.to_numeric(s).astype("float64")
+            columns[col] = pd.to_numeric(s).astype("float64")
         elif kind == "int":
-            out[col] = pd.to_numeric(s).astype("int64")
+            columns[col] = pd.to_numeric(s).astype("int64")
         elif kind == "bool":
-            out[col] = s.astype("bool")
+            if s.isna().any():  # astype(bool) would turn NaN into True
+                raise ValueError(f"{spec.name}: {col} has missing values")
+            columns[col] = s.astype("bool")
         else:
-            out[col] = s.astype("object").where(s.notna(), None)
+            columns[col] = s.astype("object").where(s.notna(), None)
+    out = pd.DataFrame(columns, index=frame.index)
     return out.reset_index(drop=True)
 
 
@@ -154,7 +157,7 @@ INSIDER_TRADES = FrameSpec(
         "is_10b5_1": "bool",
     },
     key=("accession", "line"),
-    nullable=frozenset({"officer_title", "price", "security_title"}),
+    nullable=frozenset({"officer_title", "price", "security_title", "shares"}),
 )
 
 PRICES = FrameSpec(

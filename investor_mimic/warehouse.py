@@ -24,11 +24,19 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def _sql_value(v: Any) -> Any:
+def _sql_value(v: Any, dialect: str) -> Any:
+    """Dates as datetimes; on SQLite as the exact text SQLAlchemy stores them in.
+
+    Why: SQLite compares dates as text. SQLAlchemy writes ``2024-01-02 00:00:00.000000``
+    while the driver would bind a datetime as ``2024-01-02 00:00:00``, which sorts
+    *before* the stored value, so ``date <= :end`` would silently drop the last day.
+    """
     if isinstance(v, pd.Timestamp):
-        return v.to_pydatetime()
-    if isinstance(v, date) and not isinstance(v, datetime):
-        return datetime(v.year, v.month, v.day)
+        v = v.to_pydatetime()
+    elif isinstance(v, date) and not isinstance(v, datetime):
+        v = datetime(v.year, v.month, v.day)
+    if isinstance(v, datetime) and dialect == "sqlite":
+        return v.strftime("%Y-%m-%d %H:%M:%S.%f")
     return v
 
 
@@ -51,10 +59,11 @@ class Warehouse:
         for i, (col, val) in enumerate(match.items()):
             if isinstance(val, tuple):
                 clauses.append(f"{col} >= :lo{i} AND {col} <= :hi{i}")
-                params[f"lo{i}"], params[f"hi{i}"] = _sql_value(val[0]), _sql_value(val[1])
+                params[f"lo{i}"] = _sql_value(val[0], self.dialect)
+                params[f"hi{i}"] = _sql_value(val[1], self.dialect)
             else:
                 clauses.append(f"{col} = :v{i}")
-                params[f"v{i}"] = _sql_value(val)
+                params[f"v{i}"] = _sql_value(val, self.dialect)
         return (" AND ".join(clauses) or "1=1"), params
 
     def replace_rows(self, table: str, frame: pd.DataFrame, match: Match) -> int:
@@ -71,7 +80,7 @@ class Warehouse:
 
     def read(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
         """Run a query; parameters that are dates are passed as datetimes."""
-        bound = {k: _sql_value(v) for k, v in (params or {}).items()}
+        bound = {k: _sql_value(v, self.dialect) for k, v in (params or {}).items()}
         with self.engine.connect() as conn:
             return pd.read_sql_query(sa.text(sql), conn, params=bound)
 

@@ -9,6 +9,7 @@ feeds nothing that trades.
 """
 
 
+from dataclasses import asdict
 from datetime import date
 
 import dagster as dg
@@ -21,9 +22,14 @@ from investor_mimic.defs.metadata import frame_metadata
 from investor_mimic.defs.resources import ResearchConfig, WarehouseResource
 from investor_mimic.defs.sources_resource import SourcesResource
 from investor_mimic.model.composite import composite_scores
-from investor_mimic.model.evaluation import evaluate_panel
+from investor_mimic.model.evaluation import Evaluation, evaluate, oos_ic
 from investor_mimic.model.fitting import fit_weights, refit_dates
-from investor_mimic.model.plots import markdown_image, plot_cumulative_ic, plot_weights
+from investor_mimic.model.plots import (
+    cumulative_ic_png,
+    markdown_image,
+    quantile_returns_png,
+    weights_png,
+)
 from investor_mimic.model.targets import forward_returns
 from investor_mimic.partitions import trading_day_partitions
 from investor_mimic.research_data import read_prices
@@ -68,7 +74,7 @@ def factor_weights(
     meta["latest_weights"] = dg.MetadataValue.md(
         latest[["factor", "weight", "n_train"]].to_markdown(index=False, floatfmt=".3f")
     )
-    meta["weights_over_time"] = dg.MetadataValue.md(markdown_image(plot_weights(weights), "weights"))
+    meta["weights_over_time"] = dg.MetadataValue.md(markdown_image(weights_png(weights), "weights"))
     return dg.Output(weights, metadata=meta)
 
 
@@ -128,29 +134,52 @@ def composite_score_valid(composite_score: pd.DataFrame) -> dg.AssetCheckResult:
 @dg.asset(
     group_name=GROUP,
     kinds={"matplotlib"},
-    ins={"factor_panel": dg.AssetIn(), "composite_score": dg.AssetIn()},
-    deps=[factor_weights, dg.AssetKey("prices")],
-    description="IC, rank IC, ICIR, t-stat, quantile returns, spread, turnover and coverage of "
-    "each factor and the composite (out-of-sample: dates after the first refit).",
+    ins={"factor_panel": dg.AssetIn(), "composite_score": dg.AssetIn(), "factor_weights": dg.AssetIn()},
+    deps=[dg.AssetKey("prices")],
+    description="Out-of-sample evaluation (dates on or after the first refit) of each factor "
+    "and the composite: IC, rank IC, ICIR, Newey-West t-stat, quantile returns, "
+    "top-minus-bottom spread, turnover and coverage.",
 )
 def factor_evaluation(
     context: dg.AssetExecutionContext,
     factor_panel: pd.DataFrame,
     composite_score: pd.DataFrame,
+    factor_weights: pd.DataFrame,
     warehouse: WarehouseResource,
     sources: SourcesResource,
     research: ResearchConfig,
 ) -> dg.Output[pd.DataFrame]:
-    targets = _targets(warehouse, factor_panel, research.horizon_days, sources.sources().benchmark)
-    result = evaluate_panel(factor_panel, composite_score, targets, horizon=research.horizon_days)
-    table = result.summary
+    horizon = research.horizon_days
+    targets = _targets(warehouse, factor_panel, horizon, sources.sources().benchmark)
+    first_refit = factor_weights["refit_date"].min()
+    panel = factor_panel[factor_panel["date"] >= first_refit]
+    result = evaluate(panel, targets, horizon=horizon, composite=composite_score)
+    oos = oos_ic(composite_score, targets, factor_weights, horizon=horizon)
+    table = evaluation_table(result)
+    context.log.info(
+        f"composite OOS rank IC {oos.rank_ic_mean:.4f} (t={oos.rank_ic_tstat:.2f}, {oos.n_dates} dates)"
+    )
     meta: dict[str, object] = {
-        "summary": dg.MetadataValue.md(table.to_markdown(floatfmt=".4f")),
-        "cumulative_ic": dg.MetadataValue.md(markdown_image(plot_cumulative_ic(result.daily_ic), "cumulative IC")),
+        "summary": dg.MetadataValue.md(table.to_markdown(index=False, floatfmt=".4f")),
+        "cumulative_rank_ic": dg.MetadataValue.md(
+            markdown_image(cumulative_ic_png(result.daily_rank_ic), "cumulative rank IC")
+        ),
+        "quantile_returns": dg.MetadataValue.md(
+            markdown_image(quantile_returns_png(result.quantile_table()), "quantile returns")
+        ),
+        **oos.metadata(),
     }
-    for name, row in table.iterrows():
-        meta[f"rank_ic/{name}"] = float(row["rank_ic"])
-    return dg.Output(table.reset_index(names="factor"), metadata=meta)
+    return dg.Output(table, metadata=meta)
+
+
+def evaluation_table(result: Evaluation) -> pd.DataFrame:
+    """One row per signal: every scalar metric plus the quantile mean forward returns."""
+    rows = []
+    for name, signal in result.signals.items():
+        row = {k: v for k, v in asdict(signal).items() if k != "quantile_returns"}
+        row |= {f"q{i}": v for i, v in enumerate(signal.quantile_returns, 1)}
+        rows.append(row)
+    return pd.DataFrame(rows).rename(columns={"name": "signal"})
 
 
 refit_job = dg.define_asset_job("refit_job", selection=dg.AssetSelection.assets(factor_weights))
