@@ -274,7 +274,8 @@ def load_project(path: Path) -> SqlProject:
     project = SqlProject(root=path, models=models, sources=sources)
     project.order()  # fail at load on a cycle
     for m in models.values():
-        test_queries(project, m.name)  # fail at load on a bad relationship target
+        for dialect in DIALECTS:  # fail at load on a bad relationship target or expression
+            test_queries(project, m.name, dialect)
     return project
 
 
@@ -478,7 +479,7 @@ def _literal(value: Any) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def test_queries(project: SqlProject, model: str, dialect: str = "sqlite") -> list[TestSpec]:
+def test_queries(project: SqlProject, model: str, dialect: str) -> list[TestSpec]:
     """Each YAML test of ``model`` as SQL that selects the failing rows."""
     m = project.model(model)
     specs: list[TestSpec] = []
