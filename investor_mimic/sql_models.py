@@ -70,6 +70,8 @@ class Column:
 class TestDef:
     """One YAML test: its kind, the column it applies to (None: model level), arguments."""
 
+    __test__ = False  # not a pytest class, despite the name
+
     name: str
     kind: str
     column: str | None
@@ -112,6 +114,8 @@ class Model:
 class TestSpec:
     """A test as SQL returning the failing rows, and what it reads besides its model."""
 
+    __test__ = False  # not a pytest class, despite the name
+
     name: str
     model: str
     sql: str
@@ -123,6 +127,8 @@ class TestSpec:
 
 @dataclass(frozen=True)
 class TestResult:
+    __test__ = False  # not a pytest class, despite the name
+
     passed: bool
     failing_rows: int
     sample: pd.DataFrame
