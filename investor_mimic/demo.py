@@ -93,7 +93,10 @@ def run_pipeline(settings: Settings, *, quiet: bool = False) -> dict[str, Any]:
             instance=instance, raise_on_error=False, run_config=QUIET, **kwargs
         )
         tally.add(result)
-        tally.seconds[stage] = tally.seconds.get(stage, 0.0) + time.perf_counter() - start
+        took = time.perf_counter() - start
+        tally.seconds[stage] = tally.seconds.get(stage, 0.0) + took
+        if stage != "thirteenf_holdings":
+            _log(f"  {stage}: {took:.1f}s", quiet)
         if not result.success:
             failure = next((e.message for e in result.all_events if e.is_failure), "failed")
             raise RuntimeError(f"stage {stage} failed: {failure}")
