@@ -114,7 +114,7 @@ def effective_trading_day(ts: datetime) -> date:
 
 
 def effective_trading_days(stamps: pd.Series) -> pd.Series:
-    """Vectorised :func:`effective_trading_day` over naive Eastern timestamps (midnight dates out)."""
+    """Vectorised :func:`effective_trading_day` over naive Eastern timestamps (dates out)."""
     stamps = pd.to_datetime(stamps)
     if stamps.empty:
         return stamps.dt.normalize()
@@ -122,7 +122,9 @@ def effective_trading_days(stamps: pd.Series) -> pd.Series:
     end = stamps.max().date() + timedelta(days=10)
     days = trading_days(start, end)
     day = stamps.dt.normalize()
-    after_close = (stamps - day) >= pd.Timedelta(hours=MARKET_CLOSE.hour, minutes=MARKET_CLOSE.minute)
+    after_close = (stamps - day) >= pd.Timedelta(
+        hours=MARKET_CLOSE.hour, minutes=MARKET_CLOSE.minute
+    )
     # first trading day >= day, or > day when stamped after the close
     pos = days.searchsorted(day.to_numpy(), side="left")
     same = days[pos] == day.to_numpy()

@@ -50,7 +50,9 @@ class Tally:
             if evaluation.passed:
                 self.passed += 1
             else:
-                self.failed.append(f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}")
+                self.failed.append(
+                    f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
+                )
 
 
 def _apply_overrides(size: str | None, seed: int | None, null: bool) -> None:
@@ -79,7 +81,9 @@ def run_pipeline(settings: Settings, *, quiet: bool = False) -> dict[str, Any]:
     from investor_mimic.sources.demo_world import ensure_world
 
     t0 = time.perf_counter()
-    manifest = ensure_world(settings.world_dir, settings.world_size, settings.world_seed, settings.world_null)
+    manifest = ensure_world(
+        settings.world_dir, settings.world_size, settings.world_seed, settings.world_null
+    )
     _log(f"world {settings.world_dir} ready ({time.perf_counter() - t0:.1f}s)", quiet)
     home = prepare_home(settings.data_dir.resolve() / "dagster_home")
     os.environ["DAGSTER_HOME"] = str(home)
@@ -105,17 +109,21 @@ def run_pipeline(settings: Settings, *, quiet: bool = False) -> dict[str, Any]:
     first, last = days[0].strftime("%Y-%m-%d"), days[-1].strftime("%Y-%m-%d")
     panel_first = days[min(WARMUP_DAYS, len(days) - 1)].strftime("%Y-%m-%d")
     filers = [f.cik for f in manifest.filers]
-    instance.add_dynamic_partitions(FILERS, [f for f in filers if not instance.has_dynamic_partition(FILERS, f)])
+    instance.add_dynamic_partitions(
+        FILERS, [f for f in filers if not instance.has_dynamic_partition(FILERS, f)]
+    )
 
     _log("universe", quiet)
     run("universe_job", "universe")
-    quarters = [
-        q for q in _quarter_ends(manifest.start, manifest.end)
-    ]
+    quarters = [q for q in _quarter_ends(manifest.start, manifest.end)]
     _log(f"13F holdings: {len(quarters)} quarters x {len(filers)} filers", quiet)
     for i, quarter in enumerate(quarters):
         for cik in filers:
-            run("thirteenf_job", "thirteenf_holdings", partition_key=dg.MultiPartitionKey({"quarter": quarter, "filer": cik}))
+            run(
+                "thirteenf_job",
+                "thirteenf_holdings",
+                partition_key=dg.MultiPartitionKey({"quarter": quarter, "filer": cik}),
+            )
         _log(f"  quarter {quarter} done ({i + 1}/{len(quarters)})", quiet)
     _log(f"daily sources {first}..{last} (single run)", quiet)
     run("daily_sources_job", "daily_sources", tags={RANGE_START: first, RANGE_END: last})
@@ -136,10 +144,16 @@ def run_pipeline(settings: Settings, *, quiet: bool = False) -> dict[str, Any]:
 def _quarter_ends(start: date, end: date) -> list[str]:
     from investor_mimic.partitions import quarter_partitions
 
-    return [k for k in quarter_partitions.get_partition_keys() if start.isoformat() <= k <= end.isoformat()]
+    return [
+        k
+        for k in quarter_partitions.get_partition_keys()
+        if start.isoformat() <= k <= end.isoformat()
+    ]
 
 
-def _summary(settings: Settings, manifest: Any, tally: Tally, instance: Any, seconds: float) -> dict[str, Any]:
+def _summary(
+    settings: Settings, manifest: Any, tally: Tally, instance: Any, seconds: float
+) -> dict[str, Any]:
     import dagster as dg
 
     from investor_mimic.defs.io_manager import PartitionedParquetIOManager
@@ -160,22 +174,35 @@ def _summary(settings: Settings, manifest: Any, tally: Tally, instance: Any, sec
             "filers": len(manifest.filers),
             "path": str(settings.world_dir),
         },
-        "assets": {k: {"partitions": tally.partitions[k], "rows": tally.rows[k]} for k in sorted(tally.partitions)},
-        "checks": {"passed": tally.passed, "failed": len(tally.failed), "failed_checks": sorted(set(tally.failed))},
+        "assets": {
+            k: {"partitions": tally.partitions[k], "rows": tally.rows[k]}
+            for k in sorted(tally.partitions)
+        },
+        "checks": {
+            "passed": tally.passed,
+            "failed": len(tally.failed),
+            "failed_checks": sorted(set(tally.failed)),
+        },
         "weights": {r.factor: round(float(r.weight), 4) for r in latest.itertuples()},
         "weights_refit_date": str(latest["refit_date"].max().date()) if len(latest) else None,
         "oos_ic": {r.signal: round(float(r.rank_ic_mean), 4) for r in evaluation.itertuples()},
-        "oos_ic_tstat": {r.signal: round(float(r.rank_ic_tstat), 2) for r in evaluation.itertuples()},
-        "planted": {k: v.model_dump() if hasattr(v, "model_dump") else v for k, v in manifest.planted.items()},
-        "seconds": {k: round(v, 1) for k, v in tally.seconds.items()} | {"total": round(seconds, 1)},
+        "oos_ic_tstat": {
+            r.signal: round(float(r.rank_ic_tstat), 2) for r in evaluation.itertuples()
+        },
+        "planted": {
+            k: v.model_dump() if hasattr(v, "model_dump") else v
+            for k, v in manifest.planted.items()
+        },
+        "seconds": {k: round(v, 1) for k, v in tally.seconds.items()}
+        | {"total": round(seconds, 1)},
         "dagster_home": os.environ.get("DAGSTER_HOME"),
     }
 
 
 def _read(io: Any, name: str) -> Any:
-    import pandas as pd
-
     from pathlib import Path
+
+    import pandas as pd
 
     return pd.read_parquet(Path(io.base_path) / f"{name}.parquet")
 
@@ -184,23 +211,50 @@ def print_summary(summary: dict[str, Any]) -> None:
     from tabulate import tabulate
 
     w = summary["world"]
-    print(f"Demo world {w['size']} seed {w['seed']}{' (null)' if w['null'] else ''}: "
-          f"{w['tickers']} tickers, {w['filers']} filers, {w['start']}..{w['end']}")
+    print(
+        f"Demo world {w['size']} seed {w['seed']}{' (null)' if w['null'] else ''}: "
+        f"{w['tickers']} tickers, {w['filers']} filers, {w['start']}..{w['end']}"
+    )
     print()
-    print(tabulate([(k, v["partitions"], v["rows"]) for k, v in summary["assets"].items()],
-                   headers=["asset", "partitions", "rows"], tablefmt="simple"))
+    print(
+        tabulate(
+            [(k, v["partitions"], v["rows"]) for k, v in summary["assets"].items()],
+            headers=["asset", "partitions", "rows"],
+            tablefmt="simple",
+        )
+    )
     c = summary["checks"]
     print(f"\nchecks: {c['passed']} passed, {c['failed']} failed {c['failed_checks'] or ''}")
     planted = summary["planted"]
     rows = []
     for factor in [*summary["weights"], "composite"]:
         p = planted.get(factor)
-        rows.append((factor, summary["weights"].get(factor), summary["oos_ic"].get(factor),
-                     p.get("strength") if isinstance(p, dict) else None))
+        rows.append(
+            (
+                factor,
+                summary["weights"].get(factor),
+                summary["oos_ic"].get(factor),
+                p.get("strength") if isinstance(p, dict) else None,
+            )
+        )
     print()
-    print(tabulate(rows, headers=["factor", f"weight ({summary['weights_refit_date']})", "OOS rank IC", "planted strength"],
-                   tablefmt="simple", floatfmt=".4f"))
-    print(f"\ntook {summary['seconds']['total']}s; open the UI with `make ui` (DAGSTER_HOME={summary['dagster_home']})")
+    print(
+        tabulate(
+            rows,
+            headers=[
+                "factor",
+                f"weight ({summary['weights_refit_date']})",
+                "OOS rank IC",
+                "planted strength",
+            ],
+            tablefmt="simple",
+            floatfmt=".4f",
+        )
+    )
+    print(
+        f"\ntook {summary['seconds']['total']}s; open the UI with `make ui` "
+        f"(DAGSTER_HOME={summary['dagster_home']})"
+    )
 
 
 def run_demo(size: str | None, seed: int | None, null: bool, as_json: bool) -> int:

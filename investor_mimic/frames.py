@@ -202,8 +202,7 @@ FACTOR_NAMES: tuple[str, ...] = (
 
 FACTOR_PANEL = FrameSpec(
     "factor_panel",
-    {"date": "date", "ticker": "string", "sector": "string"}
-    | {f: "float" for f in FACTOR_NAMES},
+    {"date": "date", "ticker": "string", "sector": "string"} | {f: "float" for f in FACTOR_NAMES},
     key=("date", "ticker"),
     nullable=frozenset(FACTOR_NAMES),
 )

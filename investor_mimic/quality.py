@@ -49,7 +49,9 @@ def price_ranges(prices: pd.DataFrame) -> Report:
     values = prices[cols].to_numpy(dtype=float)
     rules = {
         "non-finite values": ~np.isfinite(values).all(axis=1),
-        "non-positive prices": (prices[["open", "high", "low", "close"]] <= 0).any(axis=1).to_numpy(),
+        "non-positive prices": (prices[["open", "high", "low", "close"]] <= 0)
+        .any(axis=1)
+        .to_numpy(),
         "low above open/close": (
             (prices["low"] > prices[["open", "close"]].min(axis=1)).to_numpy()
         ),
@@ -132,13 +134,15 @@ def cover_totals(holdings: pd.DataFrame, tolerance_usd: float = 1_000.0) -> Repo
 def value_units(holdings: pd.DataFrame) -> Report:
     """The thousands/dollars decision yields plausible prices per share (median per filing)."""
     report = Report()
-    sh = holdings[(holdings["share_type"] == "SH") & (holdings["shares"] > 0) & holdings["put_call"].isna()]
+    sh = holdings[
+        (holdings["share_type"] == "SH") & (holdings["shares"] > 0) & holdings["put_call"].isna()
+    ]
     if sh.empty:
         return report
     implied = (sh["value_usd"] / sh["shares"]).groupby(sh["accession"]).median()
     multipliers = sh.groupby("accession")["value_multiplier"].first()
     lo, hi = PRICE_PER_SHARE_RANGE
-    for acc, price in implied.items():
+    for acc, price in zip(implied.index, implied.to_numpy(), strict=True):
         if not lo <= price <= hi:
             report.problems.append(
                 f"{acc}: value x{multipliers[acc]} implies a median ${price:,.4f} per share"
@@ -175,12 +179,15 @@ def stale_entities(
         return report
     latest = pd.to_datetime(frame.groupby(entity_col)[date_col].max())
     newest = latest.max()
-    lag = np.busday_count(latest.to_numpy().astype("datetime64[D]"), np.datetime64(newest.date(), "D"))
+    lag = np.busday_count(
+        latest.to_numpy().astype("datetime64[D]"), np.datetime64(newest.date(), "D")
+    )
     stale = latest[lag > max_gap_days]
     report.metadata = {"entities": len(latest), "stale": len(stale), "newest": str(newest.date())}
     if len(stale):
         sample = {k: str(v.date()) for k, v in stale.head(5).items()}
         report.problems.append(
-            f"{len(stale)} {entity_col}s have no row in the last {max_gap_days} business days: {sample}"
+            f"{len(stale)} {entity_col}s have no row in the last {max_gap_days} business days: "
+            f"{sample}"
         )
     return report

@@ -24,7 +24,9 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="IM_", env_file=".env", extra="ignore")
 
-    data_dir: Path = Field(Path(".data"), description="Where worlds, Parquet and the SQLite warehouse live.")
+    data_dir: Path = Field(
+        Path(".data"), description="Where worlds, Parquet and the SQLite warehouse live."
+    )
 
     # demo world
     world_size: WorldSize = Field("demo", description="Demo world size: tiny, demo or large.")
@@ -40,7 +42,9 @@ class Settings(BaseSettings):
         None, description='SEC User-Agent, e.g. "Jane Doe jane@example.com" (required for sec).'
     )
     edgar_www_url: str = Field("https://www.sec.gov", description="EDGAR archives base URL.")
-    edgar_data_url: str = Field("https://data.sec.gov", description="EDGAR submissions API base URL.")
+    edgar_data_url: str = Field(
+        "https://data.sec.gov", description="EDGAR submissions API base URL."
+    )
     edgar_max_rps: float = Field(10.0, description="Request ceiling; the SEC allows 10/s.")
     tracked_filers: list[str] = Field(
         default_factory=list, description="13F filer CIKs to track with real EDGAR (JSON list)."
@@ -55,9 +59,13 @@ class Settings(BaseSettings):
     alpaca_secret_key: SecretStr | None = Field(None, description="Alpaca secret key (paper).")
     alpaca_data_url: str | None = Field(None, description="Override of Alpaca's data API URL.")
 
-    news_source: Literal["demo", "alphavantage"] = Field("demo", description="News sentiment source.")
+    news_source: Literal["demo", "alphavantage"] = Field(
+        "demo", description="News sentiment source."
+    )
     alphavantage_api_key: SecretStr | None = Field(None, description="Alpha Vantage API key.")
-    alphavantage_url: str = Field("https://www.alphavantage.co/query", description="Alpha Vantage URL.")
+    alphavantage_url: str = Field(
+        "https://www.alphavantage.co/query", description="Alpha Vantage URL."
+    )
     alphavantage_rpm: float = Field(5.0, description="Requests per minute (free tier: 5).")
 
     # storage

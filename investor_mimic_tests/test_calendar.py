@@ -33,9 +33,13 @@ def test_effective_day_rule() -> None:
     assert effective_trading_day(datetime(2023, 11, 14, 9, 38, 54)) == date(2023, 11, 14)
     assert effective_trading_day(datetime(2023, 11, 14, 15, 59, 59)) == date(2023, 11, 14)
     assert effective_trading_day(datetime(2023, 11, 14, 16, 0)) == date(2023, 11, 15)
-    assert effective_trading_day(datetime(2023, 11, 22, 17, 0)) == date(2023, 11, 24)  # Thanksgiving
+    assert effective_trading_day(datetime(2023, 11, 22, 17, 0)) == date(
+        2023, 11, 24
+    )  # Thanksgiving
     assert effective_trading_day(datetime(2023, 11, 18, 10, 0)) == date(2023, 11, 20)  # Saturday
-    assert effective_trading_day(date(2023, 11, 14)) == date(2023, 11, 15)  # a bare date is end of day
+    assert effective_trading_day(date(2023, 11, 14)) == date(
+        2023, 11, 15
+    )  # a bare date is end of day
 
 
 def test_vectorised_rule_matches_scalar_rule() -> None:

@@ -1,6 +1,5 @@
 """The Parquet IO manager splits range outputs per partition and loads any window back."""
 
-
 from pathlib import Path
 
 import dagster as dg
@@ -12,7 +11,11 @@ from investor_mimic.defs.io_manager import PartitionedParquetIOManager
 days = dg.DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-01-11")
 
 
-@dg.asset(partitions_def=days, backfill_policy=dg.BackfillPolicy.single_run(), metadata={"partition_expr": "date"})
+@dg.asset(
+    partitions_def=days,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    metadata={"partition_expr": "date"},
+)
 def daily(context: dg.AssetExecutionContext) -> pd.DataFrame:
     window = context.partition_time_window
     dates = pd.date_range(window.start.date(), window.end.date(), inclusive="left")
@@ -24,7 +27,9 @@ def total(daily: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"n": [len(daily)], "sum": [int(daily["value"].sum())]})
 
 
-def _run(tmp_path: Path, selection: list[dg.AssetsDefinition], **tags: str) -> dg.ExecuteInProcessResult:
+def _run(
+    tmp_path: Path, selection: list[dg.AssetsDefinition], **tags: str
+) -> dg.ExecuteInProcessResult:
     return dg.materialize(
         [daily, total],
         selection=selection,

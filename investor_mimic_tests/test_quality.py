@@ -59,8 +59,15 @@ def test_stale_entities_flags_a_ticker_that_stopped_updating() -> None:
     p = _prices()
     p = p[~((p["ticker"] == "BBB") & (p["date"] == "2024-01-03"))]
     late = pd.DataFrame(
-        {"date": pd.to_datetime(["2024-01-10"]), "ticker": ["AAA"], "open": [1.0], "high": [1.0],
-         "low": [1.0], "close": [1.0], "volume": [1.0]}
+        {
+            "date": pd.to_datetime(["2024-01-10"]),
+            "ticker": ["AAA"],
+            "open": [1.0],
+            "high": [1.0],
+            "low": [1.0],
+            "close": [1.0],
+            "volume": [1.0],
+        }
     )
     p = pd.concat([p, late], ignore_index=True)
     report = quality.stale_entities(p, "date", "ticker", 3)
@@ -69,7 +76,9 @@ def test_stale_entities_flags_a_ticker_that_stopped_updating() -> None:
     assert quality.stale_entities(p, "date", "ticker", 10).passed
 
 
-def _holdings(values: list[float], entry_total: int, value_total: float, multiplier: int = 1) -> pd.DataFrame:
+def _holdings(
+    values: list[float], entry_total: int, value_total: float, multiplier: int = 1
+) -> pd.DataFrame:
     n = len(values)
     return pd.DataFrame(
         {

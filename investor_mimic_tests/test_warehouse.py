@@ -14,9 +14,17 @@ def _frame(days: list[str], value: float) -> pd.DataFrame:
 
 
 def _check_engine(wh: Warehouse) -> None:
-    wh.replace_rows("raw_t", _frame(["2024-01-02", "2024-01-03", "2024-01-04"], 1.0), {"date": (date(2024, 1, 2), date(2024, 1, 4))})
+    wh.replace_rows(
+        "raw_t",
+        _frame(["2024-01-02", "2024-01-03", "2024-01-04"], 1.0),
+        {"date": (date(2024, 1, 2), date(2024, 1, 4))},
+    )
     # re-writing the last two days replaces them, including the inclusive upper bound
-    wh.replace_rows("raw_t", _frame(["2024-01-03", "2024-01-04"], 2.0), {"date": (date(2024, 1, 3), date(2024, 1, 4))})
+    wh.replace_rows(
+        "raw_t",
+        _frame(["2024-01-03", "2024-01-04"], 2.0),
+        {"date": (date(2024, 1, 3), date(2024, 1, 4))},
+    )
     out = wh.read("SELECT date, close FROM raw_t ORDER BY date")
     assert out["close"].tolist() == [1.0, 2.0, 2.0]
     bounded = wh.read("SELECT * FROM raw_t WHERE date <= :end", {"end": date(2024, 1, 3)})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import dagster as dg
 import pandas as pd
@@ -33,7 +34,7 @@ def quality_check(
     )
     def _check(frame: pd.DataFrame) -> dg.AssetCheckResult:
         report = rule(frame)
-        metadata = {k: v for k, v in report.metadata.items() if v is not None}
+        metadata: dict[str, Any] = {k: v for k, v in report.metadata.items() if v is not None}
         if report.problems:
             metadata["problems"] = dg.MetadataValue.md(
                 "\n".join(f"- {p}" for p in report.problems[:20])

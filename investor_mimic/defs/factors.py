@@ -1,6 +1,5 @@
 """The factor panel: eight normalised point-in-time factors per trading day and ticker."""
 
-
 from datetime import date
 
 import dagster as dg
@@ -64,13 +63,15 @@ def factor_panel(
     meta = frame_metadata(panel, date_col="date", entity_col="ticker")
     coverage = panel[list(frames.FACTOR_NAMES)].notna().mean()
     meta["coverage"] = dg.MetadataValue.md(
-        coverage.rename("share of (date, ticker) with a value").to_frame().to_markdown(floatfmt=".1%")
+        coverage.rename("share of (date, ticker) with a value")
+        .to_frame()
+        .to_markdown(floatfmt=".1%")
     )
     return dg.Output(panel, metadata=meta)
 
 
 def _coverage_by_day(panel: pd.DataFrame) -> pd.DataFrame:
-    return panel.groupby("date")[list(frames.FACTOR_NAMES)].apply(lambda g: g.notna().mean())
+    return panel[list(frames.FACTOR_NAMES)].notna().groupby(panel["date"]).mean()
 
 
 @dg.asset_check(

@@ -36,7 +36,9 @@ class PartitionedParquetIOManager(dg.ConfigurableIOManager):
         if obj is None:
             return
         if not isinstance(obj, pd.DataFrame):
-            raise TypeError(f"{context.asset_key.to_user_string()}: expected a DataFrame, got {type(obj)}")
+            raise TypeError(
+                f"{context.asset_key.to_user_string()}: expected a DataFrame, got {type(obj)}"
+            )
         key = context.asset_key
         if not context.has_asset_partitions:
             path = self._file(key, None)
@@ -54,9 +56,11 @@ class PartitionedParquetIOManager(dg.ConfigurableIOManager):
                 f"{key.to_user_string()}: a multi-partition output needs 'partition_expr' metadata"
             )
         labels = pd.to_datetime(obj[column]).dt.strftime("%Y-%m-%d")
-        groups = dict(tuple(obj.groupby(labels.to_numpy(), sort=False)))
+        groups: dict[str, pd.DataFrame] = {
+            str(label): part for label, part in obj.groupby(labels.to_numpy(), sort=False)
+        }
         for partition in keys:
-            part = groups.get(partition, obj.iloc[0:0])
+            part = groups[partition] if partition in groups else obj.iloc[0:0]
             part.to_parquet(self._file(key, partition), index=False)
 
     def load_input(self, context: dg.InputContext) -> pd.DataFrame:

@@ -8,9 +8,9 @@ re-materializing it on a schedule never changes the weights of past days.
 feeds nothing that trades.
 """
 
-
 from dataclasses import asdict
 from datetime import date
+from typing import Any
 
 import dagster as dg
 import numpy as np
@@ -37,7 +37,9 @@ from investor_mimic.research_data import read_prices
 GROUP = "scoring"
 
 
-def _targets(warehouse: WarehouseResource, panel: pd.DataFrame, horizon: int, benchmark: str) -> pd.DataFrame:
+def _targets(
+    warehouse: WarehouseResource, panel: pd.DataFrame, horizon: int, benchmark: str
+) -> pd.DataFrame:
     first, last = panel["date"].min().date(), panel["date"].max().date()
     # forward windows run past the panel's last day; the fitter purges what is not closed
     prices = read_prices(warehouse.warehouse(), first, date(last.year + 1, last.month, 1))
@@ -78,7 +80,11 @@ def factor_weights(
     return dg.Output(weights, metadata=meta)
 
 
-@dg.asset_check(asset=factor_weights, blocking=True, description="Weights are finite, >= 0 and sum to 1 per refit.")
+@dg.asset_check(
+    asset=factor_weights,
+    blocking=True,
+    description="Weights are finite, >= 0 and sum to 1 per refit.",
+)
 def weights_valid(factor_weights: pd.DataFrame) -> dg.AssetCheckResult:
     w = factor_weights
     sums = w.groupby("refit_date")["weight"].sum()
@@ -87,7 +93,12 @@ def weights_valid(factor_weights: pd.DataFrame) -> dg.AssetCheckResult:
     non_finite = int((~np.isfinite(w["weight"])).sum())
     return dg.AssetCheckResult(
         passed=bool(len(w)) and bad_sum == 0 and negative == 0 and non_finite == 0,
-        metadata={"refits": len(sums), "sum_not_1": bad_sum, "negative": negative, "non_finite": non_finite},
+        metadata={
+            "refits": len(sums),
+            "sum_not_1": bad_sum,
+            "negative": negative,
+            "non_finite": non_finite,
+        },
     )
 
 
@@ -134,7 +145,11 @@ def composite_score_valid(composite_score: pd.DataFrame) -> dg.AssetCheckResult:
 @dg.asset(
     group_name=GROUP,
     kinds={"matplotlib"},
-    ins={"factor_panel": dg.AssetIn(), "composite_score": dg.AssetIn(), "factor_weights": dg.AssetIn()},
+    ins={
+        "factor_panel": dg.AssetIn(),
+        "composite_score": dg.AssetIn(),
+        "factor_weights": dg.AssetIn(),
+    },
     deps=[dg.AssetKey("prices")],
     description="Out-of-sample evaluation (dates on or after the first refit) of each factor "
     "and the composite: IC, rank IC, ICIR, Newey-West t-stat, quantile returns, "
@@ -157,9 +172,10 @@ def factor_evaluation(
     oos = oos_ic(composite_score, targets, factor_weights, horizon=horizon)
     table = evaluation_table(result)
     context.log.info(
-        f"composite OOS rank IC {oos.rank_ic_mean:.4f} (t={oos.rank_ic_tstat:.2f}, {oos.n_dates} dates)"
+        f"composite OOS rank IC {oos.rank_ic_mean:.4f} "
+        f"(t={oos.rank_ic_tstat:.2f}, {oos.n_dates} dates)"
     )
-    meta: dict[str, object] = {
+    meta: dict[str, Any] = {
         "summary": dg.MetadataValue.md(table.to_markdown(index=False, floatfmt=".4f")),
         "cumulative_rank_ic": dg.MetadataValue.md(
             markdown_image(cumulative_ic_png(result.daily_rank_ic), "cumulative rank IC")
@@ -175,7 +191,7 @@ def factor_evaluation(
 def evaluation_table(result: Evaluation) -> pd.DataFrame:
     """One row per signal: every scalar metric plus the quantile mean forward returns."""
     rows = []
-    for name, signal in result.signals.items():
+    for signal in result.signals.values():
         row = {k: v for k, v in asdict(signal).items() if k != "quantile_returns"}
         row |= {f"q{i}": v for i, v in enumerate(signal.quantile_returns, 1)}
         rows.append(row)

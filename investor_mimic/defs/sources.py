@@ -7,9 +7,10 @@ the SQL models, and returns the frame for Parquet storage. The same rules run ag
 blocking asset checks, so the UI shows them per partition.
 """
 
-
 from collections.abc import Iterator
 from datetime import date
+from functools import partial
+from typing import Any
 
 import dagster as dg
 import pandas as pd
@@ -48,13 +49,17 @@ def _day_range(context: dg.AssetExecutionContext) -> tuple[date, date]:
     return date.fromisoformat(keys.start), date.fromisoformat(keys.end)
 
 
-@dg.asset(group_name=GROUP, kinds={"csv"}, description="The security master: ticker, CIK, CUSIP, sector.")
+@dg.asset(
+    group_name=GROUP, kinds={"csv"}, description="The security master: ticker, CIK, CUSIP, sector."
+)
 def universe(
     context: dg.AssetExecutionContext, sources: SourcesResource, warehouse: WarehouseResource
 ) -> dg.Output[pd.DataFrame]:
     src = sources.sources()
     frame = load_universe(src.universe_path)
-    _require(frame, quality.schema(frame, frames.UNIVERSE), quality.duplicate_keys(frame, ("ticker",)))
+    _require(
+        frame, quality.schema(frame, frames.UNIVERSE), quality.duplicate_keys(frame, ("ticker",))
+    )
     warehouse.warehouse().replace_rows("raw_universe", frame, {})
     meta = frame_metadata(frame, entity_col="ticker")
     meta["sectors"] = int(frame["sector"].nunique())
@@ -95,7 +100,7 @@ def thirteenf_holdings(
     return dg.Output(frame, metadata=meta)
 
 
-def _daily_asset(name: str, partition_col: str, description: str, kinds: set[str]):  # type: ignore[no-untyped-def]
+def _daily_asset(name: str, partition_col: str, description: str, kinds: set[str]) -> Any:
     return dg.asset(
         name=name,
         group_name=GROUP,
@@ -206,13 +211,27 @@ def _checks() -> list[dg.AssetChecksDefinition]:
     checks = []
     for asset, spec, ranges in specs:
         checks.append(
-            quality_check(asset, "schema", lambda f, s=spec: quality.schema(f, s), f"Columns and dtypes match frames.{spec.name.upper()}.")
+            quality_check(
+                asset,
+                "schema",
+                partial(quality.schema, spec=spec),
+                f"Columns and dtypes match frames.{spec.name.upper()}.",
+            )
         )
         checks.append(
-            quality_check(asset, "unique_keys", lambda f, s=spec: quality.duplicate_keys(f, s.key), f"No two rows share the key {spec.key}.")
+            quality_check(
+                asset,
+                "unique_keys",
+                partial(quality.duplicate_keys, key=spec.key),
+                f"No two rows share the key {spec.key}.",
+            )
         )
         if ranges is not None:
-            checks.append(quality_check(asset, "value_ranges", ranges, (ranges.__doc__ or "Values in range.").strip()))
+            checks.append(
+                quality_check(
+                    asset, "value_ranges", ranges, (ranges.__doc__ or "Values in range.").strip()
+                )
+            )
     stale_days = get_settings().stale_after_days
     checks.append(
         quality_check(
@@ -254,7 +273,9 @@ daily_sources_job = dg.define_asset_job(
     execution_timezone="America/New_York",
     description="After the close: fetch the day's Form 4s, bars and news.",
 )
-def daily_sources_schedule(context: dg.ScheduleEvaluationContext) -> Iterator[dg.RunRequest | dg.SkipReason]:
+def daily_sources_schedule(
+    context: dg.ScheduleEvaluationContext,
+) -> Iterator[dg.RunRequest | dg.SkipReason]:
     day = context.scheduled_execution_time.date()
     if not is_trading_day(day):
         yield dg.SkipReason(f"{day} is not a trading day")
@@ -273,7 +294,8 @@ thirteenf_job = dg.define_asset_job(
 @dg.sensor(
     job=thirteenf_job,
     minimum_interval_seconds=3600,
-    description="Finds new 13F filings of tracked filers and requests their (quarter, filer) partitions.",
+    description="Finds new 13F filings of tracked filers and requests their (quarter, filer) "
+    "partitions.",
 )
 def thirteenf_filings_sensor(
     context: dg.SensorEvaluationContext, sources: SourcesResource
@@ -284,21 +306,27 @@ def thirteenf_filings_sensor(
     known = set(context.instance.get_dynamic_partitions(FILERS)) if context.instance else set()
     tracked = sorted(known | set(src.filer_ciks))
     seen = set(json.loads(context.cursor)) if context.cursor else set()
-    quarters = set(thirteenf_partitions.get_partitions_def_for_dimension("quarter").get_partition_keys())
+    quarters = set(
+        thirteenf_partitions.get_partitions_def_for_dimension("quarter").get_partition_keys()
+    )
     new = edgar.new_13f_filings(src.edgar, tracked, seen)
     requests = [
         dg.RunRequest(
             run_key=ref.accession,
-            partition_key=dg.MultiPartitionKey({"quarter": ref.report_date.isoformat(), "filer": ref.cik}),
+            partition_key=dg.MultiPartitionKey(
+                {"quarter": ref.report_date.isoformat(), "filer": ref.cik}
+            ),
         )
         for ref in new
-        if ref.report_date.isoformat() in quarters
+        if ref.report_date is not None and ref.report_date.isoformat() in quarters
     ]
     missing = sorted(set(tracked) - known)
     return dg.SensorResult(
         run_requests=requests,
         cursor=json.dumps(sorted(seen | {r.accession for r in new})),
-        dynamic_partitions_requests=[filer_partitions.build_add_request(missing)] if missing else [],
+        dynamic_partitions_requests=[filer_partitions.build_add_request(missing)]
+        if missing
+        else [],
     )
 
 

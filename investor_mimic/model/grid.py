@@ -52,8 +52,8 @@ class Grid:
 
     def positions(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Row and column of each frame row, and which rows fall inside the grid at all."""
-        i = self.dates.get_indexer(pd.to_datetime(frame["date"]))
-        j = self.tickers.get_indexer(frame["ticker"])
+        i = self.dates.get_indexer(pd.DatetimeIndex(frame["date"]))
+        j = self.tickers.get_indexer(pd.Index(frame["ticker"]))
         inside = (i >= 0) & (j >= 0)
         return i, j, inside
 

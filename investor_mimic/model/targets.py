@@ -57,7 +57,8 @@ def forward_returns(
     if benchmark is not None:
         if benchmark not in grid.tickers:
             raise ValueError(f"forward_returns: benchmark {benchmark!r} is not in the prices")
-        fwd = fwd - fwd[:, [grid.tickers.get_loc(benchmark)]]
+        column = int(np.flatnonzero(grid.tickers == benchmark)[0])
+        fwd = fwd - fwd[:, [column]]
 
     i, j, _ = grid.positions(prices)
     out = pd.DataFrame(
