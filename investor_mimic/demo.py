@@ -99,8 +99,7 @@ def run_pipeline(settings: Settings, *, quiet: bool = False) -> dict[str, Any]:
         tally.add(result)
         took = time.perf_counter() - start
         tally.seconds[stage] = tally.seconds.get(stage, 0.0) + took
-        if stage != "thirteenf_holdings":
-            _log(f"  {stage}: {took:.1f}s", quiet)
+        _log(f"  {stage}: {took:.1f}s", quiet)
         if not result.success:
             failure = next((e.message for e in result.all_events if e.is_failure), "failed")
             raise RuntimeError(f"stage {stage} failed: {failure}")
@@ -115,16 +114,17 @@ def run_pipeline(settings: Settings, *, quiet: bool = False) -> dict[str, Any]:
 
     _log("universe", quiet)
     run("universe_job", "universe")
-    quarters = [q for q in _quarter_ends(manifest.start, manifest.end)]
-    _log(f"13F holdings: {len(quarters)} quarters x {len(filers)} filers", quiet)
-    for i, quarter in enumerate(quarters):
-        for cik in filers:
-            run(
-                "thirteenf_job",
-                "thirteenf_holdings",
-                partition_key=dg.MultiPartitionKey({"quarter": quarter, "filer": cik}),
-            )
-        _log(f"  quarter {quarter} done ({i + 1}/{len(quarters)})", quiet)
+    quarters = _quarter_ends(manifest.start, manifest.end)
+    tracked = instance.get_dynamic_partitions(FILERS)  # the range spans this order
+    _log(f"13F holdings: {len(quarters)} quarters x {len(filers)} filers (single run)", quiet)
+    run(
+        "thirteenf_job",
+        "thirteenf_holdings",
+        tags={
+            RANGE_START: str(dg.MultiPartitionKey({"quarter": quarters[0], "filer": tracked[0]})),
+            RANGE_END: str(dg.MultiPartitionKey({"quarter": quarters[-1], "filer": tracked[-1]})),
+        },
+    )
     _log(f"daily sources {first}..{last} (single run)", quiet)
     run("daily_sources_job", "daily_sources", tags={RANGE_START: first, RANGE_END: last})
     _log("SQL models", quiet)

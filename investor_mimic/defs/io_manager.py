@@ -19,6 +19,27 @@ def _safe(key: str) -> str:
     return key.replace("|", "__").replace("/", "_")
 
 
+def partition_labels(frame: pd.DataFrame, expr: str | dict[str, str]) -> pd.Series:
+    """The partition key of each row: a date column (``YYYY-MM-DD``), or, for
+    multi-dimensional partitions, ``{dimension: column}`` joined in Dagster's key order
+    (dimension names sorted, ``|``-separated, as :class:`dagster.MultiPartitionKey` does).
+    """
+
+    def text(column: str) -> pd.Series:
+        values = frame[column]
+        if pd.api.types.is_datetime64_any_dtype(values):
+            return values.dt.strftime("%Y-%m-%d")
+        return values.astype(str)
+
+    if isinstance(expr, str):
+        return text(expr)
+    parts = [text(expr[dim]) for dim in sorted(expr)]
+    labels = parts[0]
+    for part in parts[1:]:
+        labels = labels + "|" + part
+    return labels
+
+
 class PartitionedParquetIOManager(dg.ConfigurableIOManager):
     """Stores DataFrames as ``base_path/<asset>/<partition>.parquet`` (or ``<asset>.parquet``)."""
 
@@ -50,12 +71,13 @@ class PartitionedParquetIOManager(dg.ConfigurableIOManager):
         if len(keys) == 1:
             obj.to_parquet(self._file(key, keys[0]), index=False)
             return
-        column = (context.definition_metadata or {}).get("partition_expr")
-        if not column:
+        expr = (context.definition_metadata or {}).get("partition_expr")
+        expr = getattr(expr, "value", expr)  # raw, or wrapped in a MetadataValue
+        if not expr:
             raise ValueError(
                 f"{key.to_user_string()}: a multi-partition output needs 'partition_expr' metadata"
             )
-        labels = pd.to_datetime(obj[column]).dt.strftime("%Y-%m-%d")
+        labels = partition_labels(obj, expr)
         groups: dict[str, pd.DataFrame] = {
             str(label): part for label, part in obj.groupby(labels.to_numpy(), sort=False)
         }

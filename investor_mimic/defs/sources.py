@@ -70,8 +70,11 @@ def universe(
     group_name=GROUP,
     kinds={"sec"},
     partitions_def=thirteenf_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    metadata={"partition_expr": {"filer": "filer_cik", "quarter": "period_of_report"}},
     description="13F-HR holdings of one filer for one report quarter, every version "
-    "(original and amendments), values in dollars, each row known from its acceptance.",
+    "(original and amendments), values in dollars, each row known from its acceptance. "
+    "A run over many (quarter, filer) partitions validates all of them before writing any.",
 )
 def thirteenf_holdings(
     context: dg.AssetExecutionContext,
@@ -79,20 +82,27 @@ def thirteenf_holdings(
     sources: SourcesResource,
     warehouse: WarehouseResource,
 ) -> dg.Output[pd.DataFrame]:
-    assert isinstance(context.partition_key, dg.MultiPartitionKey)
-    keys = context.partition_key.keys_by_dimension
-    period, filer = date.fromisoformat(keys["quarter"]), keys["filer"]
+    client = sources.sources().edgar
     cusip_map = dict(zip(universe["cusip"], universe["ticker"], strict=True))
-    frame = edgar.thirteenf_holdings(sources.sources().edgar, filer, period, cusip_map)
+    parts: dict[tuple[str, date], pd.DataFrame] = {}
+    for i, key in enumerate(context.partition_keys):
+        dims = thirteenf_partitions.get_partition_key_from_str(key).keys_by_dimension
+        filer, period = dims["filer"], date.fromisoformat(dims["quarter"])
+        parts[(filer, period)] = edgar.thirteenf_holdings(client, filer, period, cusip_map)
+        if (i + 1) % 25 == 0:
+            context.log.info(f"thirteenf_holdings: {i + 1}/{len(context.partition_keys)} fetched")
+    frame = frames.coerce(pd.concat(parts.values(), ignore_index=True), frames.THIRTEENF_HOLDINGS)
     _require(
         frame,
         quality.schema(frame, frames.THIRTEENF_HOLDINGS),
         quality.duplicate_keys(frame, frames.THIRTEENF_HOLDINGS.key),
         quality.holdings_ranges(frame),
     )
-    warehouse.warehouse().replace_rows(
-        "raw_thirteenf_holdings", frame, {"filer_cik": filer, "period_of_report": period}
-    )
+    wh = warehouse.warehouse()
+    for (filer, period), part in parts.items():
+        wh.replace_rows(
+            "raw_thirteenf_holdings", part, {"filer_cik": filer, "period_of_report": period}
+        )
     meta = frame_metadata(frame, entity_col="cusip")
     meta["filings"] = int(frame["accession"].nunique())
     meta["value_usd"] = float(frame["value_usd"].sum())
