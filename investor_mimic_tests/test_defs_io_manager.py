@@ -82,3 +82,61 @@ def test_range_output_without_partition_expr_is_an_error(tmp_path: Path) -> None
                 "dagster/asset_partition_range_end": "2024-01-03",
             },
         )
+
+
+def test_partition_labels_follow_dagsters_multi_partition_key_order() -> None:
+    from investor_mimic.defs.io_manager import partition_labels
+
+    frame = pd.DataFrame(
+        {
+            "period": pd.to_datetime(["2023-03-31", "2023-06-30"]),
+            "cik": ["0000000001", "0000000002"],
+        }
+    )
+    labels = partition_labels(frame, {"quarter": "period", "filer": "cik"}).tolist()
+    expected = [
+        str(dg.MultiPartitionKey({"quarter": "2023-03-31", "filer": "0000000001"})),
+        str(dg.MultiPartitionKey({"quarter": "2023-06-30", "filer": "0000000002"})),
+    ]
+    assert labels == expected
+    assert partition_labels(frame, "period").tolist() == ["2023-03-31", "2023-06-30"]
+
+
+quarters = dg.StaticPartitionsDefinition(["2023-03-31", "2023-06-30"])
+filers = dg.StaticPartitionsDefinition(["A", "B"])
+grid = dg.MultiPartitionsDefinition({"quarter": quarters, "filer": filers})
+
+
+@dg.asset(
+    partitions_def=grid,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    metadata={"partition_expr": {"quarter": "period", "filer": "who"}},
+)
+def holdings(context: dg.AssetExecutionContext) -> pd.DataFrame:
+    rows = []
+    for key in context.partition_keys:
+        dims = grid.get_partition_key_from_str(key).keys_by_dimension
+        if dims["filer"] == "A":  # filer B files nothing: its partitions are empty files
+            rows.append({"period": pd.Timestamp(dims["quarter"]), "who": "A", "n": 1})
+    return pd.DataFrame(rows)
+
+
+def test_multi_dimensional_range_is_split_per_partition(tmp_path: Path) -> None:
+    result = dg.materialize(
+        [holdings],
+        resources={"io_manager": PartitionedParquetIOManager(base_path=str(tmp_path))},
+        tags={
+            "dagster/asset_partition_range_start": "A|2023-03-31",
+            "dagster/asset_partition_range_end": "B|2023-06-30",
+        },
+    )
+    assert result.success
+    files = sorted(p.name for p in (tmp_path / "holdings").iterdir())
+    assert files == [
+        "A__2023-03-31.parquet",
+        "A__2023-06-30.parquet",
+        "B__2023-03-31.parquet",
+        "B__2023-06-30.parquet",
+    ]
+    assert len(pd.read_parquet(tmp_path / "holdings" / "A__2023-06-30.parquet")) == 1
+    assert pd.read_parquet(tmp_path / "holdings" / "B__2023-06-30.parquet").empty
