@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import dagster as dg
 
-from investor_mimic.defs.factors import factor_defs
+# Modules, not their Definitions objects: Dagster's module loader (``dagster dev -m``,
+# ``dagster definitions validate -m``) refuses a module holding more than one at top level.
+from investor_mimic.defs import factors, scoring, sources
 from investor_mimic.defs.resources import build_resources
-from investor_mimic.defs.scoring import scoring_defs
-from investor_mimic.defs.sources import source_defs
 from investor_mimic.defs.sql_models import sql_model_defs
 
 
 def build_definitions() -> dg.Definitions:
     return dg.Definitions.merge(
-        source_defs,
+        sources.source_defs,
         sql_model_defs(),
-        factor_defs,
-        scoring_defs,
+        factors.factor_defs,
+        scoring.scoring_defs,
         dg.Definitions(
             jobs=[
                 dg.define_asset_job(
