@@ -16,7 +16,7 @@ import pandas as pd
 MARKET_CLOSE = time(16, 0)
 
 
-def _observed(d: date) -> date:
+def observed(d: date) -> date:
     """Saturday holidays move to Friday, Sunday holidays to Monday."""
     if d.weekday() == 5:
         return d - timedelta(days=1)
@@ -25,13 +25,13 @@ def _observed(d: date) -> date:
     return d
 
 
-def _nth_weekday(year: int, month: int, weekday: int, n: int) -> date:
+def nth_weekday(year: int, month: int, weekday: int, n: int) -> date:
     first = date(year, month, 1)
     offset = (weekday - first.weekday()) % 7
     return first + timedelta(days=offset + 7 * (n - 1))
 
 
-def _last_weekday(year: int, month: int, weekday: int) -> date:
+def last_weekday(year: int, month: int, weekday: int) -> date:
     nxt = date(year + (month == 12), month % 12 + 1, 1)
     last = nxt - timedelta(days=1)
     return last - timedelta(days=(last.weekday() - weekday) % 7)
@@ -56,20 +56,20 @@ def _easter(year: int) -> date:
 def nyse_holidays(year: int) -> tuple[date, ...]:
     """Full-day NYSE closures of a year (regular rules; one-off closures are not modelled)."""
     days = [
-        _nth_weekday(year, 1, 0, 3),  # Martin Luther King Jr. Day
-        _nth_weekday(year, 2, 0, 3),  # Washington's Birthday
+        nth_weekday(year, 1, 0, 3),  # Martin Luther King Jr. Day
+        nth_weekday(year, 2, 0, 3),  # Washington's Birthday
         _easter(year) - timedelta(days=2),  # Good Friday
-        _last_weekday(year, 5, 0),  # Memorial Day
-        _observed(date(year, 7, 4)),
-        _nth_weekday(year, 9, 0, 1),  # Labor Day
-        _nth_weekday(year, 11, 3, 4),  # Thanksgiving
-        _observed(date(year, 12, 25)),
+        last_weekday(year, 5, 0),  # Memorial Day
+        observed(date(year, 7, 4)),
+        nth_weekday(year, 9, 0, 1),  # Labor Day
+        nth_weekday(year, 11, 3, 4),  # Thanksgiving
+        observed(date(year, 12, 25)),
     ]
     new_year = date(year, 1, 1)
     if new_year.weekday() != 5:  # NYSE does not close on Dec 31 for a Saturday New Year
-        days.append(_observed(new_year))
+        days.append(observed(new_year))
     if year >= 2022:
-        days.append(_observed(date(year, 6, 19)))  # Juneteenth
+        days.append(observed(date(year, 6, 19)))  # Juneteenth
     return tuple(sorted(d for d in days if d.year == year))
 
 
@@ -131,3 +131,43 @@ def effective_trading_days(stamps: pd.Series) -> pd.Series:
     bump = (~same) | after_close.to_numpy()
     pos = pos + (same & bump)
     return pd.Series(days[pos], index=stamps.index)
+
+
+@lru_cache(maxsize=64)
+def federal_holidays(year: int) -> frozenset[date]:
+    """Days EDGAR is closed besides weekends: US federal holidays (observed)."""
+    days = {
+        observed(date(year, 1, 1)),
+        observed(date(year + 1, 1, 1)),  # may fall on Dec 31 of ``year``
+        nth_weekday(year, 1, 0, 3),  # Martin Luther King Jr. Day
+        nth_weekday(year, 2, 0, 3),  # Washington's Birthday
+        last_weekday(year, 5, 0),  # Memorial Day
+        observed(date(year, 7, 4)),
+        nth_weekday(year, 9, 0, 1),  # Labor Day
+        nth_weekday(year, 10, 0, 2),  # Columbus Day
+        observed(date(year, 11, 11)),  # Veterans Day
+        nth_weekday(year, 11, 3, 4),  # Thanksgiving
+        observed(date(year, 12, 25)),
+    }
+    if year >= 2021:
+        days.add(observed(date(year, 6, 19)))  # Juneteenth
+    return frozenset(days)
+
+
+def edgar_business_day(day: date) -> bool:
+    """Whether EDGAR accepts filings (and publishes a daily index) on ``day``.
+
+    EDGAR follows the federal calendar, not the NYSE's: it is open on Good Friday
+    and closed on Columbus and Veterans Day. One-off closures are not modelled.
+    """
+    return day.weekday() < 5 and day not in federal_holidays(day.year)
+
+
+def quarter_ends(start: date, end: date) -> list[date]:
+    """Calendar quarter ends (13F report periods) in [start, end]."""
+    return [
+        date(year, month, day)
+        for year in range(start.year, end.year + 1)
+        for month, day in ((3, 31), (6, 30), (9, 30), (12, 31))
+        if start <= date(year, month, day) <= end
+    ]

@@ -12,21 +12,11 @@ from datetime import date, datetime
 
 import dagster as dg
 
-from investor_mimic.calendar import nyse_holidays
+from investor_mimic.calendar import nyse_holidays, quarter_ends
 from investor_mimic.settings import get_settings
 
 TIMEZONE = "America/New_York"
 FILERS = "filers"
-
-
-def _quarter_ends(start: date, end: date) -> list[str]:
-    keys = []
-    for year in range(start.year, end.year + 1):
-        for month, day in ((3, 31), (6, 30), (9, 30), (12, 31)):
-            d = date(year, month, day)
-            if start <= d <= end:
-                keys.append(d.isoformat())
-    return keys
 
 
 def build_trading_day_partitions(start: date) -> dg.TimeWindowPartitionsDefinition:
@@ -49,7 +39,7 @@ _settings = get_settings()
 
 trading_day_partitions = build_trading_day_partitions(_settings.history_start)
 quarter_partitions = dg.StaticPartitionsDefinition(
-    _quarter_ends(_settings.history_start, date.today())
+    [d.isoformat() for d in quarter_ends(_settings.history_start, date.today())]
 )
 filer_partitions = dg.DynamicPartitionsDefinition(name=FILERS)
 thirteenf_partitions = dg.MultiPartitionsDefinition(

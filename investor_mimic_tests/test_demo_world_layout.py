@@ -18,11 +18,11 @@ from lxml import etree
 from investor_mimic.calendar import trading_days
 from investor_mimic.frames import FACTOR_NAMES, UNIVERSE, schema_problems
 from investor_mimic.sources.demo_world import (
-    cusip_check_digit,
     ensure_world,
     generate_world,
     load_manifest,
 )
+from investor_mimic.sources.universe import cusip_check_digit
 
 ARCHIVES = ("edgar", "Archives", "edgar", "data")
 

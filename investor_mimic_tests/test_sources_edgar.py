@@ -10,13 +10,13 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from investor_mimic.calendar import edgar_business_day
 from investor_mimic.sources.edgar import (
     EdgarClient,
     EdgarError,
     EdgarIndexMissing,
     FolderEdgarTransport,
     HttpEdgarTransport,
-    edgar_business_day,
     insider_trades,
     new_13f_filings,
     parse_daily_index,

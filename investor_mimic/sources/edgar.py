@@ -25,7 +25,7 @@ from typing import Any, Protocol
 import pandas as pd
 
 from investor_mimic import frames
-from investor_mimic.calendar import _last_weekday, _nth_weekday, _observed
+from investor_mimic.calendar import edgar_business_day
 from investor_mimic.parsing.errors import FilingError
 from investor_mimic.parsing.extract import holdings_frame, trades_frame
 from investor_mimic.sources.http import HttpNotFound, PoliteSession, RateLimiter
@@ -281,35 +281,6 @@ def parse_daily_index(text: str, where: str = "daily index") -> list[IndexEntry]
             )
         )
     return entries
-
-
-def _federal_holidays(year: int) -> set[date]:
-    """Days EDGAR is closed besides weekends: US federal holidays (observed)."""
-    days = {
-        _observed(date(year, 1, 1)),
-        _observed(date(year + 1, 1, 1)),  # may fall on Dec 31 of ``year``
-        _nth_weekday(year, 1, 0, 3),  # Martin Luther King Jr. Day
-        _nth_weekday(year, 2, 0, 3),  # Washington's Birthday
-        _last_weekday(year, 5, 0),  # Memorial Day
-        _observed(date(year, 7, 4)),
-        _nth_weekday(year, 9, 0, 1),  # Labor Day
-        _nth_weekday(year, 10, 0, 2),  # Columbus Day
-        _observed(date(year, 11, 11)),  # Veterans Day
-        _nth_weekday(year, 11, 3, 4),  # Thanksgiving
-        _observed(date(year, 12, 25)),
-    }
-    if year >= 2021:
-        days.add(_observed(date(year, 6, 19)))  # Juneteenth
-    return days
-
-
-def edgar_business_day(day: date) -> bool:
-    """Whether EDGAR accepts filings (and publishes a daily index) on ``day``.
-
-    EDGAR follows the federal calendar, not the NYSE's: it is open on Good Friday
-    and closed on Columbus and Veterans Day. One-off closures are not modelled.
-    """
-    return day.weekday() < 5 and day not in _federal_holidays(day.year)
 
 
 def thirteenf_holdings(

@@ -13,7 +13,6 @@ from investor_mimic.sources.demo_world.manifest import (
     WorldManifest,
     load_manifest,
 )
-from investor_mimic.sources.demo_world.universe import cusip_check_digit
 from investor_mimic.sources.demo_world.world import ensure_world, generate_world
 
 __all__ = [
@@ -21,7 +20,6 @@ __all__ = [
     "PlantedFactor",
     "WorldCounts",
     "WorldManifest",
-    "cusip_check_digit",
     "ensure_world",
     "generate_world",
     "load_manifest",

@@ -46,15 +46,5 @@ def thirteenf_filing_date(accepted: datetime) -> date:
     return accepted.date()
 
 
-def quarter_ends(start: date, end: date) -> list[date]:
-    out = []
-    for year in range(start.year, end.year + 1):
-        for month, day in ((3, 31), (6, 30), (9, 30), (12, 31)):
-            d = date(year, month, day)
-            if start <= d <= end:
-                out.append(d)
-    return out
-
-
 def days_after(d: date, n: int) -> date:
     return d + timedelta(days=n)

@@ -19,16 +19,15 @@ from datetime import date, datetime, timedelta
 import numpy as np
 import pandas as pd
 
-from investor_mimic.calendar import effective_trading_day
+from investor_mimic.calendar import effective_trading_day, quarter_ends
 from investor_mimic.sources.demo_world.accessions import AccessionBook
 from investor_mimic.sources.demo_world.clock import (
     acceptance_time,
     business_day_on_or_after,
-    quarter_ends,
     thirteenf_filing_date,
 )
 from investor_mimic.sources.demo_world.spec import SizeSpec
-from investor_mimic.sources.demo_world.universe import cusip_check_digit
+from investor_mimic.sources.universe import cusip_check_digit
 
 DOLLARS_FROM_PERIOD = date(2022, 12, 31)  # <value> in dollars for periods from here on
 X0202_FROM_FILING = date(2023, 1, 3)  # EDGAR switched the 13F schema on this day

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from investor_mimic.frames import UNIVERSE, coerce
+from investor_mimic.sources.universe import cusip_check_digit
 
 SECTORS = (
     "Technology",
@@ -76,26 +77,6 @@ _SECOND = [
 ]
 _SUFFIX = ("Inc", "Corp", "Co", "Group Inc", "Holdings Corp", "Ltd")
 _CUSIP_CHARS = "0123456789ABCDEFGHJKLMNPRSTUVWXYZ"  # no I, O, Q, as CUSIP issuers avoid them
-
-
-def cusip_check_digit(base8: str) -> str:
-    """The ninth CUSIP character (modulus 10 "double-add-double" over the first eight)."""
-    if len(base8) != 8:
-        raise ValueError(f"CUSIP base must be 8 characters, got {base8!r}")
-    total = 0
-    for i, ch in enumerate(base8.upper()):
-        if ch.isdigit():
-            v = int(ch)
-        elif ch.isalpha():
-            v = ord(ch) - ord("A") + 10
-        elif ch in "*@#":
-            v = 36 + "*@#".index(ch)
-        else:
-            raise ValueError(f"invalid CUSIP character {ch!r} in {base8!r}")
-        if i % 2 == 1:
-            v *= 2
-        total += v // 10 + v % 10
-    return str((10 - total % 10) % 10)
 
 
 def _tickers(rng: np.random.Generator, n: int) -> list[str]:
