@@ -18,11 +18,6 @@ def build_definitions() -> dg.Definitions:
         factors.factor_defs,
         scoring.scoring_defs,
         dg.Definitions(
-            jobs=[
-                dg.define_asset_job(
-                    "sql_models_job", selection=dg.AssetSelection.groups("sql_models")
-                )
-            ],
             resources=build_resources(),
             executor=dg.in_process_executor,
         ),

@@ -12,7 +12,7 @@ from datetime import date, datetime
 
 import dagster as dg
 
-from investor_mimic.calendar import nyse_holidays, quarter_ends
+from investor_mimic.calendar import is_trading_day, nyse_holidays, quarter_ends
 from investor_mimic.settings import get_settings
 
 TIMEZONE = "America/New_York"
@@ -45,3 +45,25 @@ filer_partitions = dg.DynamicPartitionsDefinition(name=FILERS)
 thirteenf_partitions = dg.MultiPartitionsDefinition(
     {"quarter": quarter_partitions, "filer": filer_partitions}
 )
+
+
+def trading_day_schedule(
+    job: dg.UnresolvedAssetJobDefinition, hour: int, minute: int, description: str
+) -> dg.ScheduleDefinition:
+    """A weekday schedule (New York time) that runs ``job`` for that day's partition,
+    and skips NYSE holidays with a reason the UI shows."""
+
+    @dg.schedule(
+        name=f"{job.name.removesuffix('_job')}_schedule",
+        job=job,
+        cron_schedule=f"{minute} {hour} * * 1-5",
+        execution_timezone=TIMEZONE,
+        description=description,
+    )
+    def _schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+        day = context.scheduled_execution_time.date()
+        if not is_trading_day(day):
+            return dg.SkipReason(f"{day} is not a trading day")
+        return dg.RunRequest(run_key=day.isoformat(), partition_key=day.isoformat())
+
+    return _schedule

@@ -31,7 +31,7 @@ from investor_mimic.model.plots import (
     weights_png,
 )
 from investor_mimic.model.targets import forward_returns
-from investor_mimic.partitions import trading_day_partitions
+from investor_mimic.partitions import trading_day_partitions, trading_day_schedule
 from investor_mimic.research_data import read_prices
 
 GROUP = "scoring"
@@ -208,7 +208,20 @@ evaluation_job = dg.define_asset_job(
     "evaluation_job", selection=dg.AssetSelection.assets(factor_evaluation)
 )
 
+daily_scoring_job = dg.define_asset_job(
+    "daily_scoring_job",
+    selection=dg.AssetSelection.keys("factor_panel") | dg.AssetSelection.assets(composite_score),
+    partitions_def=trading_day_partitions,
+)
+daily_scoring_schedule = trading_day_schedule(
+    daily_scoring_job,
+    19,
+    10,
+    "After the SQL models: the day's factor panel and composite score (weights as fitted).",
+)
+
 monthly_refit_schedule = dg.ScheduleDefinition(
+    name="monthly_refit_schedule",
     job=refit_job,
     cron_schedule="0 7 1 * *",
     execution_timezone="America/New_York",
@@ -218,6 +231,6 @@ monthly_refit_schedule = dg.ScheduleDefinition(
 scoring_defs = dg.Definitions(
     assets=[factor_weights, composite_score, factor_evaluation],
     asset_checks=[weights_valid, composite_score_valid],
-    jobs=[refit_job, composite_job, evaluation_job],
-    schedules=[monthly_refit_schedule],
+    jobs=[refit_job, composite_job, evaluation_job, daily_scoring_job],
+    schedules=[monthly_refit_schedule, daily_scoring_schedule],
 )

@@ -7,7 +7,6 @@ the SQL models, and returns the frame for Parquet storage. The same rules run ag
 blocking asset checks, so the UI shows them per partition.
 """
 
-from collections.abc import Iterator
 from datetime import date
 from functools import partial
 from typing import Any
@@ -16,7 +15,7 @@ import dagster as dg
 import pandas as pd
 
 from investor_mimic import frames, quality
-from investor_mimic.calendar import is_trading_day, previous_trading_day, trading_days
+from investor_mimic.calendar import previous_trading_day, trading_days
 from investor_mimic.defs.checks import quality_check
 from investor_mimic.defs.metadata import frame_metadata
 from investor_mimic.defs.resources import WarehouseResource
@@ -26,6 +25,7 @@ from investor_mimic.partitions import (
     filer_partitions,
     thirteenf_partitions,
     trading_day_partitions,
+    trading_day_schedule,
 )
 from investor_mimic.settings import get_settings
 from investor_mimic.sources import edgar
@@ -277,20 +277,9 @@ daily_sources_job = dg.define_asset_job(
 )
 
 
-@dg.schedule(
-    job=daily_sources_job,
-    cron_schedule="30 18 * * 1-5",
-    execution_timezone="America/New_York",
-    description="After the close: fetch the day's Form 4s, bars and news.",
+daily_sources_schedule = trading_day_schedule(
+    daily_sources_job, 18, 30, "After the close: fetch the day's Form 4s, bars and news."
 )
-def daily_sources_schedule(
-    context: dg.ScheduleEvaluationContext,
-) -> Iterator[dg.RunRequest | dg.SkipReason]:
-    day = context.scheduled_execution_time.date()
-    if not is_trading_day(day):
-        yield dg.SkipReason(f"{day} is not a trading day")
-        return
-    yield dg.RunRequest(run_key=day.isoformat(), partition_key=day.isoformat())
 
 
 universe_job = dg.define_asset_job("universe_job", selection=dg.AssetSelection.assets(universe))
