@@ -9,6 +9,7 @@ Outputs then land in ``<data_dir>/assets`` (Parquet) and ``<data_dir>/warehouse.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 from collections.abc import Iterable, Mapping
@@ -92,7 +93,6 @@ def make_sandbox(
     monkeypatch: pytest.MonkeyPatch,
     *,
     copy: bool,
-    instance: dg.DagsterInstance | None = None,
 ) -> Sandbox:
     """A data dir under ``tmp_path`` holding ``world`` (the tiny world, seed 3).
 
@@ -111,7 +111,20 @@ def make_sandbox(
     for var in [v for v in os.environ if v.startswith("IM_")]:
         monkeypatch.delenv(var)
     use_settings(monkeypatch, data_dir=str(data_dir), world_size="tiny", world_seed="3")
-    return Sandbox(data_dir, instance or dg.DagsterInstance.ephemeral())
+    return Sandbox(data_dir, dg.DagsterInstance.ephemeral())
+
+
+def original_13f(world: Path, filer_index: int = 0) -> tuple[str, str, str]:
+    """(CIK, report period, accession) of a filer's 13F-HR that has no amendment, read
+    straight from the world's submissions JSON."""
+    cik = json.loads((world / "manifest.json").read_text())["filers"][filer_index]["cik"]
+    recent = json.loads((world / "edgar" / "submissions" / f"CIK{cik}.json").read_text())[
+        "filings"
+    ]["recent"]
+    rows = list(zip(recent["accessionNumber"], recent["form"], recent["reportDate"], strict=True))
+    periods = [period for _, form, period in rows if form.startswith("13F-HR")]
+    accession, _, period = next(r for r in rows if r[1] == "13F-HR" and periods.count(r[2]) == 1)
+    return cik, period, accession
 
 
 def snapshot(folder: Path) -> dict[str, str]:

@@ -26,6 +26,7 @@ from investor_mimic_tests.dagster_helpers import (
     failure_message,
     make_sandbox,
     materialized,
+    original_13f,
     snapshot,
     table,
     use_settings,
@@ -43,19 +44,6 @@ def box(tmp_path: Path, tiny_world: Path, monkeypatch: pytest.MonkeyPatch) -> Sa
     box = make_sandbox(tmp_path, tiny_world, monkeypatch, copy=True)
     assert box.materialize("universe").success
     return box
-
-
-def original_13f(world: Path, filer_index: int = 0) -> tuple[str, str, str]:
-    """(CIK, report period, accession) of a filer's 13F-HR that has no amendment, read
-    straight from the world's submissions JSON."""
-    cik = json.loads((world / "manifest.json").read_text())["filers"][filer_index]["cik"]
-    recent = json.loads((world / "edgar" / "submissions" / f"CIK{cik}.json").read_text())[
-        "filings"
-    ]["recent"]
-    rows = list(zip(recent["accessionNumber"], recent["form"], recent["reportDate"], strict=True))
-    periods = [period for _, form, period in rows if form.startswith("13F-HR")]
-    accession, _, period = next(r for r in rows if r[1] == "13F-HR" and periods.count(r[2]) == 1)
-    return cik, period, accession
 
 
 def filing_text(world: Path, cik: str, accession: str) -> Path:
@@ -283,3 +271,19 @@ def test_alpha_vantage_throttle_note_fails_news_and_writes_nothing(
         assert len(av.requests_to("/query")) == 3
     assert snapshot(box.assets_dir) == files
     pd.testing.assert_frame_equal(table(box.warehouse(), "raw_news_sentiment"), rows)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known gap: the demo world files Form 4s on federal holidays (Veterans Day "
+    "2022-11-11), whose daily index the EDGAR client skips without reading: trades vanish",
+)
+def test_insider_trades_of_a_range_are_exactly_the_worlds_truth(box: Sandbox) -> None:
+    start, end = "2022-11-07", "2022-11-18"
+    assert box.materialize("insider_trades", day_range=(start, end)).success
+
+    loaded = table(box.warehouse(), "raw_insider_trades")
+    truth = pd.read_parquet(box.world / "truth" / "insider_trades.parquet")
+    truth = truth[truth["known_date"].between(pd.Timestamp(start), pd.Timestamp(end))]
+    assert len(truth)
+    assert sorted(loaded["accession"]) == sorted(truth["accession"])
