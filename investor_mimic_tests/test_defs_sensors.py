@@ -153,9 +153,11 @@ def test_a_new_filing_is_requested_alone_and_its_run_loads_it(
 
 
 def tick(when: datetime) -> list[dg.RunRequest | dg.SkipReason]:
-    context = dg.build_schedule_context(scheduled_execution_time=when)
-    evaluation = daily_sources_schedule(context)
-    assert isinstance(evaluation, Iterator)
+    """What the schedule decides at ``when``, as a list whichever form it returns."""
+    evaluation = daily_sources_schedule(dg.build_schedule_context(scheduled_execution_time=when))
+    if isinstance(evaluation, dg.RunRequest | dg.SkipReason):
+        return [evaluation]
+    assert isinstance(evaluation, Iterator), evaluation
     return list(evaluation)
 
 
