@@ -1,0 +1,420 @@
+"""Benchmark: one calendar year of the whole graph on the ``demo`` world, through Dagster.
+
+A fresh data dir (warehouse, Parquet assets) and a fresh SQLite DAGSTER_HOME every run;
+the world itself is reused (``ensure_world`` under the bench data dir's ``worlds/``).
+The year is the world's last full calendar year. 12-1 momentum needs 252 trading days of
+prices before the year's first factor date, and the 13F factors need the portfolios
+filed before it, so a **warm-up** runs first and is reported apart from the year:
+the daily sources over the ``investor_mimic.demo.WARMUP_DAYS`` trading days before the
+year (one single-run backfill) and the 13F partitions of the quarters ending in that
+window. The **year** is: universe, the 13F (quarter x filer) partitions of the quarters
+ending in the year, the daily sources as one single-run backfill over the year, the SQL
+models, factor_panel as one single run over the year, factor_weights, composite_score
+as one single run over the year, and factor_evaluation — the jobs and run tags of
+``investor-mimic demo``.
+
+Dagster bookkeeping is separated from compute by running the **same asset and check
+bodies again outside Dagster** (direct invocation with ``build_asset_context`` and the
+same resources; inputs are the stage's upstream values read back from the run's Parquet
+files and handed in memory). compute = those direct calls; bookkeeping = Dagster stage
+wall - compute: run and event storage, step orchestration and the IO manager's Parquet
+reads and writes (the input reads alone are shown in their own column). The direct calls
+redo the assets' warehouse writes, which are idempotent (delete, then insert).
+Events written: ``instance.all_logs(run_id)`` per run (every event-log row, DEBUG
+included); steps and materializations from ``instance.get_run_stats(run_id)``.
+
+Run: ``python benchmarks/backfill_demo_year.py [--size demo] [--seed 7]`` (``make bench``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, cast
+
+import pandas as pd
+from _common import bench_dir, log, print_machine, print_table, stopwatch
+
+TARGET_SECONDS = 60.0
+
+
+@dataclass
+class StageResult:
+    """One stage's Dagster runs and its out-of-Dagster compute."""
+
+    name: str
+    in_year: bool
+    wall: float = 0.0
+    runs: int = 0
+    events: int = 0
+    steps: int = 0
+    materializations: int = 0
+    compute: float = 0.0
+    input_reads: float = 0.0
+
+    @property
+    def bookkeeping(self) -> float:
+        return self.wall - self.compute
+
+
+@dataclass
+class Plan:
+    """The year, its warm-up window and the 13F quarters of each."""
+
+    year: int
+    warmup: tuple[str, str]  # first, last trading day (partition keys)
+    days: tuple[str, str]
+    warmup_quarters: list[str]
+    year_quarters: list[str]
+    filers: list[str] = field(default_factory=list)
+
+
+def _fresh_run_dir(root: Path, size: str, seed: int) -> Path:
+    """``root/backfill-<size>-<seed>`` emptied, with ``worlds`` linked to the shared worlds."""
+    run_dir = root / f"backfill-{size}-{seed}"
+    if run_dir.exists():
+        shutil.rmtree(run_dir)
+    run_dir.mkdir(parents=True)
+    (root / "worlds").mkdir(exist_ok=True)
+    (run_dir / "worlds").symlink_to(root / "worlds", target_is_directory=True)
+    return run_dir
+
+
+def _configure(run_dir: Path, size: str, seed: int) -> None:
+    """Settings through the environment, before any investor_mimic module reads them."""
+    os.environ["IM_DATA_DIR"] = str(run_dir)
+    os.environ["IM_WORLD_SIZE"] = size
+    os.environ["IM_WORLD_SEED"] = str(seed)
+    os.environ["IM_WORLD_NULL"] = "false"
+    os.environ["IM_WAREHOUSE_URL"] = f"sqlite:///{run_dir / 'warehouse.db'}"
+    os.environ.pop("IM_DAGSTER_PG_URL", None)  # the benchmark measures SQLite storage
+    os.environ["DAGSTER_HOME"] = str(run_dir / "dagster_home")
+
+
+def make_plan(manifest: Any) -> Plan:
+    """The last full calendar year of the world, with a warm-up of WARMUP_DAYS before it."""
+    from investor_mimic.calendar import trading_days
+    from investor_mimic.demo import WARMUP_DAYS
+    from investor_mimic.partitions import quarter_partitions
+
+    days = trading_days(manifest.start, manifest.end)
+    end = manifest.end
+    year_complete = days[-1] == trading_days(date(end.year, 1, 1), date(end.year, 12, 31))[-1]
+    last_full = end.year if year_complete else end.year - 1
+    in_year = days[days.year == last_full]
+    first = int(days.searchsorted(in_year[0])) if len(in_year) else -1
+    if first < WARMUP_DAYS:
+        raise SystemExit(
+            f"world {manifest.start}..{manifest.end}: no full year with {WARMUP_DAYS} "
+            "trading days of warm-up before it"
+        )
+    warm_first, warm_last = days[first - WARMUP_DAYS], days[first - 1]
+    quarters = [date.fromisoformat(k) for k in quarter_partitions.get_partition_keys()]
+    return Plan(
+        year=last_full,
+        warmup=(f"{warm_first:%Y-%m-%d}", f"{warm_last:%Y-%m-%d}"),
+        days=(f"{in_year[0]:%Y-%m-%d}", f"{in_year[-1]:%Y-%m-%d}"),
+        warmup_quarters=[
+            q.isoformat() for q in quarters if warm_first.date() <= q <= warm_last.date()
+        ],
+        year_quarters=[q.isoformat() for q in quarters if q.year == last_full],
+        filers=[f.cik for f in manifest.filers],
+    )
+
+
+class Bench:
+    """Runs stages through Dagster, then the same bodies directly, and tallies both."""
+
+    def __init__(self, run_dir: Path) -> None:
+        import dagster as dg
+
+        from investor_mimic.definitions import build_definitions
+        from investor_mimic.defs.resources import build_resources
+        from investor_mimic.instance import prepare_home
+
+        prepare_home(run_dir / "dagster_home", postgres=False)
+        self.instance = dg.DagsterInstance.get()
+        self.defs = build_definitions()
+        self.resources = build_resources()
+        self.assets_dir = Path(self.resources["io_manager"].base_path)
+        self.results: list[StageResult] = []
+
+    # -- Dagster ---------------------------------------------------------------------
+    def run(self, stage: StageResult, job: str, **kwargs: Any) -> None:
+        from investor_mimic.demo import QUIET
+
+        with stopwatch() as sw:
+            result = self.defs.resolve_job_def(job).execute_in_process(
+                instance=self.instance, raise_on_error=False, run_config=QUIET, **kwargs
+            )
+        if not result.success:
+            failure = next((e.message for e in result.all_events if e.is_failure), "failed")
+            raise SystemExit(f"stage {stage.name}: job {job} failed: {failure}")
+        stats = self.instance.get_run_stats(result.run_id)
+        stage.wall += sw.seconds
+        stage.runs += 1
+        log(f"  {job} {kwargs.get('partition_key') or ''}: {sw.seconds:.2f} s")
+        stage.events += len(self.instance.all_logs(result.run_id))
+        stage.steps += stats.steps_succeeded
+        stage.materializations += stats.materializations
+
+    # -- outside Dagster -------------------------------------------------------------
+    def read(self, stage: StageResult, asset: str, keys: Sequence[str] | None = None) -> Any:
+        """An upstream value from the run's Parquet files (timed as input reads)."""
+        with stopwatch() as sw:
+            if keys is None:
+                value = pd.read_parquet(self.assets_dir / f"{asset}.parquet")
+            else:
+                parts = [pd.read_parquet(self.assets_dir / asset / f"{k}.parquet") for k in keys]
+                value = pd.concat([p for p in parts if len(p)] or parts[:1], ignore_index=True)
+        stage.input_reads += sw.seconds
+        return value
+
+    def invoke(self, stage: StageResult, asset: str, partition: Any = None, **inputs: Any) -> Any:
+        """The asset's body, then its checks, called directly; adds the time to compute.
+
+        ``partition``: a partition key, or a ``(first, last)`` range of trading days.
+        """
+        import dagster as dg
+
+        if isinstance(partition, tuple):
+            context = dg.build_asset_context(
+                instance=self.instance, partition_key_range=dg.PartitionKeyRange(*partition)
+            )
+        else:
+            context = dg.build_asset_context(instance=self.instance, partition_key=partition)
+        assets_def = self.defs.resolve_assets_def(asset)
+        with stopwatch() as sw:
+            output = assets_def(context, **inputs)
+            value = output.value if isinstance(output, dg.Output) else None
+            self._checks(dg.AssetKey(asset), value)
+        stage.compute += sw.seconds
+        log(f"  direct {asset}: {sw.seconds:.2f} s")
+        return value
+
+    def _checks(self, key: Any, value: Any) -> None:
+        import dagster as dg
+
+        for checks_def in self.defs.asset_checks or []:
+            assert isinstance(checks_def, dg.AssetChecksDefinition)
+            if key not in {k.asset_key for k in checks_def.check_keys}:
+                continue
+            needed = {
+                k: self.resources[k] for k in checks_def.required_resource_keys if k != "io_manager"
+            }
+            if needed:  # SQL tests: they read the warehouse, not the value
+                context = dg.build_asset_check_context(resources=needed, instance=self.instance)
+                list(cast(Iterable[Any], checks_def(context)))
+            else:  # a rule over the asset's value
+                checks_def(value)
+
+
+def run_stages(bench: Bench, plan: Plan) -> None:
+    import dagster as dg
+
+    from investor_mimic import sql_models as sm
+    from investor_mimic.calendar import trading_days
+    from investor_mimic.defs.sql_models import PROJECT_DIR
+    from investor_mimic.demo import RANGE_END, RANGE_START
+    from investor_mimic.partitions import FILERS
+
+    def stage(name: str, in_year: bool) -> StageResult:
+        result = StageResult(name, in_year)
+        bench.results.append(result)
+        log(f"{name} ...")
+        return result
+
+    def keys(first: str, last: str) -> list[str]:
+        return [
+            f"{d:%Y-%m-%d}"
+            for d in trading_days(date.fromisoformat(first), date.fromisoformat(last))
+        ]
+
+    def range_tags(first: str, last: str) -> dict[str, str]:
+        return {RANGE_START: first, RANGE_END: last}
+
+    inst = bench.instance
+    inst.add_dynamic_partitions(FILERS, plan.filers)
+
+    s = stage("universe", True)
+    bench.run(s, "universe_job")
+    universe = bench.read(s, "universe")
+    bench.invoke(s, "universe")
+
+    for name, quarters, in_year in (
+        ("13F holdings (warm-up quarters)", plan.warmup_quarters, False),
+        ("13F holdings (year's quarters)", plan.year_quarters, True),
+    ):
+        s = stage(name, in_year)
+        for quarter in quarters:
+            for cik in plan.filers:
+                key = dg.MultiPartitionKey({"quarter": quarter, "filer": cik})
+                bench.run(s, "thirteenf_job", partition_key=key)
+                bench.invoke(s, "thirteenf_holdings", key, universe=universe)
+
+    for name, (first, last), in_year in (
+        ("daily sources (warm-up)", plan.warmup, False),
+        ("daily sources (year)", plan.days, True),
+    ):
+        s = stage(name, in_year)
+        bench.run(s, "daily_sources_job", tags=range_tags(first, last))
+        for asset in ("insider_trades", "prices", "news_sentiment"):
+            bench.invoke(s, asset, (first, last), universe=universe)
+
+    s = stage("SQL models", True)
+    bench.run(s, "sql_models_job")
+    for model in sm.load_project(PROJECT_DIR).order():  # refs before the models using them
+        bench.invoke(s, model)
+
+    first, last = plan.days
+    year_keys = keys(first, last)
+    s = stage("factor_panel (single run)", True)
+    bench.run(s, "factor_panel_job", tags=range_tags(first, last))
+    bench.invoke(s, "factor_panel", (first, last))
+
+    s = stage("factor_weights", True)
+    bench.run(s, "refit_job")
+    panel = bench.read(s, "factor_panel", year_keys)
+    weights = bench.invoke(s, "factor_weights", factor_panel=panel)
+
+    s = stage("composite_score (single run)", True)
+    bench.run(s, "composite_job", tags=range_tags(first, last))
+    panel = bench.read(s, "factor_panel", year_keys)
+    weights = bench.read(s, "factor_weights")
+    bench.invoke(s, "composite_score", (first, last), factor_panel=panel, factor_weights=weights)
+
+    s = stage("factor_evaluation", True)
+    bench.run(s, "evaluation_job")
+    panel = bench.read(s, "factor_panel", year_keys)
+    composite = bench.read(s, "composite_score", year_keys)
+    weights = bench.read(s, "factor_weights")
+    bench.invoke(
+        s,
+        "factor_evaluation",
+        factor_panel=panel,
+        composite_score=composite,
+        factor_weights=weights,
+    )
+
+
+def report(results: list[StageResult], plan: Plan, header: Sequence[tuple[str, str]]) -> None:
+    print_table("run", header, ["", "value"])
+    rows = []
+    for r in results:
+        share = r.bookkeeping / r.wall if r.wall else 0.0
+        rows.append(
+            (
+                ("" if r.in_year else "(warm-up) ") + r.name,
+                r.runs,
+                r.wall,
+                r.compute,
+                r.bookkeeping,
+                f"{share:.0%}",
+                r.input_reads,
+                r.events,
+                r.steps,
+                r.materializations,
+            )
+        )
+
+    def total(label: str, picked: list[StageResult]) -> tuple[Any, ...]:
+        wall = sum(r.wall for r in picked)
+        compute = sum(r.compute for r in picked)
+        share = (wall - compute) / wall if wall else 0.0
+        return (
+            label,
+            sum(r.runs for r in picked),
+            wall,
+            compute,
+            wall - compute,
+            f"{share:.0%}",
+            sum(r.input_reads for r in picked),
+            sum(r.events for r in picked),
+            sum(r.steps for r in picked),
+            sum(r.materializations for r in picked),
+        )
+
+    year = [r for r in results if r.in_year]
+    rows.append(total(f"year {plan.year} total", year))
+    rows.append(total("warm-up total", [r for r in results if not r.in_year]))
+    rows.append(total("everything", results))
+    print_table(
+        "stages (seconds; bookkeeping = wall - compute; input reads are part of bookkeeping)",
+        rows,
+        [
+            "stage",
+            "runs",
+            "wall",
+            "compute",
+            "bookkeeping",
+            "bk share",
+            "input reads",
+            "events",
+            "steps",
+            "materializations",
+        ],
+    )
+    year_wall = sum(r.wall for r in year)
+    verdict = "met" if year_wall < TARGET_SECONDS else "MISSED"
+    print(
+        f"\ntarget: year {plan.year} under {TARGET_SECONDS:.0f} s wall: {verdict} "
+        f"({year_wall:.1f} s)"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", default="demo", choices=["tiny", "demo", "large"])
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore", module="dagster")
+
+    root = bench_dir()
+    run_dir = _fresh_run_dir(root, args.size, args.seed)
+    _configure(run_dir, args.size, args.seed)
+
+    from investor_mimic.settings import get_settings
+    from investor_mimic.sources.demo_world import ensure_world
+
+    print(
+        f"backfill_demo_year: one year of the whole graph on the {args.size} world through Dagster"
+    )
+    print_machine()
+    settings = get_settings()
+    log(f"world {settings.world_dir} (generated on first use)")
+    with stopwatch() as sw:
+        manifest = ensure_world(settings.world_dir, settings.world_size, settings.world_seed)
+    plan = make_plan(manifest)
+    bench = Bench(run_dir)
+    with stopwatch() as total:
+        run_stages(bench, plan)
+    header = [
+        (
+            "world",
+            f"{manifest.size} seed {manifest.seed}: {manifest.n_tickers} tickers, "
+            f"{len(plan.filers)} filers, {manifest.start}..{manifest.end} "
+            f"(ensure_world {sw.seconds:.1f} s)",
+        ),
+        ("year", f"{plan.days[0]}..{plan.days[1]}"),
+        (
+            "warm-up",
+            f"daily {plan.warmup[0]}..{plan.warmup[1]}; 13F quarters "
+            f"{', '.join(plan.warmup_quarters)}",
+        ),
+        ("year's 13F quarters", ", ".join(plan.year_quarters)),
+        ("DAGSTER_HOME", f"{run_dir / 'dagster_home'} (SQLite, fresh)"),
+        ("script wall (Dagster runs + direct calls + reads)", f"{total.seconds:.1f} s"),
+    ]
+    report(bench.results, plan, header)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
