@@ -97,6 +97,8 @@ def thirteenf_holdings(
         quality.schema(frame, frames.THIRTEENF_HOLDINGS),
         quality.duplicate_keys(frame, frames.THIRTEENF_HOLDINGS.key),
         quality.holdings_ranges(frame),
+        quality.cover_totals(frame),
+        quality.value_units(frame),
     )
     wh = warehouse.warehouse()
     for (filer, period), part in parts.items():

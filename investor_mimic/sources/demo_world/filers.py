@@ -23,7 +23,7 @@ from investor_mimic.calendar import effective_trading_day, quarter_ends
 from investor_mimic.sources.demo_world.accessions import AccessionBook
 from investor_mimic.sources.demo_world.clock import (
     acceptance_time,
-    business_day_on_or_after,
+    edgar_day_on_or_after,
     thirteenf_filing_date,
 )
 from investor_mimic.sources.demo_world.spec import SizeSpec
@@ -241,7 +241,7 @@ def _note_row(rng: np.random.Generator, stock: HoldingRow) -> HoldingRow:
 
 
 def _accept(rng: np.random.Generator, earliest: date) -> tuple[datetime, date, date]:
-    accepted = acceptance_time(rng, business_day_on_or_after(earliest), late_share=0.3)
+    accepted = acceptance_time(rng, edgar_day_on_or_after(earliest), late_share=0.3)
     return accepted, thirteenf_filing_date(accepted), effective_trading_day(accepted)
 
 

@@ -20,8 +20,9 @@ from investor_mimic.calendar import effective_trading_day
 from investor_mimic.sources.demo_world.accessions import AccessionBook
 from investor_mimic.sources.demo_world.clock import (
     acceptance_time,
-    add_business_days,
-    business_day_on_or_after,
+    add_edgar_days,
+    add_trading_days,
+    trading_day_on_or_after,
 )
 from investor_mimic.sources.demo_world.spec import SizeSpec
 
@@ -205,7 +206,7 @@ def _market_shares(rng: np.random.Generator, price: float, dollars: float) -> fl
 
 
 def _day(rng: np.random.Generator, year: int, month: int) -> date:
-    return business_day_on_or_after(date(year, month, int(rng.integers(1, 24))))
+    return trading_day_on_or_after(date(year, month, int(rng.integers(1, 24))))
 
 
 def _events(
@@ -235,7 +236,7 @@ def _events(
     if insider.behavior == "opportunistic":
         for _ in range(int(rng.poisson(0.6 * np.sqrt(d)))):
             first = _day(rng, year, int(rng.integers(1, 13)))
-            days = [first] + ([add_business_days(first, 1)] if rng.random() < 0.4 else [])
+            days = [first] + ([add_trading_days(first, 1)] if rng.random() < 0.4 else [])
             rows = [
                 _trade(rng, "P", day, _market_shares(rng, price, 250_000), insider) for day in days
             ]
@@ -294,7 +295,7 @@ def plan_form4(
                 last = max(t.transaction_date for t in rows)
                 first = min(t.transaction_date for t in rows)
                 accepted = acceptance_time(
-                    rng, add_business_days(last, int(rng.integers(0, 3))), late_share=0.35
+                    rng, add_edgar_days(last, int(rng.integers(0, 3))), late_share=0.35
                 )
                 if first < spec.start or accepted.date() > spec.end:
                     continue
