@@ -1,0 +1,99 @@
+"""The main job's guarantee: ``investor-mimic demo --size tiny`` runs the whole graph.
+
+Run as a user runs it — a subprocess, a fresh data dir, no ``IM_*`` variables but
+``IM_DATA_DIR``, no ``.env`` — and judged by its JSON summary, the world's own counts
+and truth files, and the Dagster instance it leaves behind for ``make ui``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+
+DEMO = ("-m", "investor_mimic.cli", "demo", "--size", "tiny", "--seed", "3", "--json")
+VALIDATE = ("-m", "dagster", "definitions", "validate", "-m", "investor_mimic.definitions")
+SOURCES = ("universe", "thirteenf_holdings", "insider_trades", "prices", "news_sentiment")
+#: Minutes, not the ~2 of an idle machine: a CI runner may share its two cores.
+TIMEOUT_S = 1200
+
+
+def clean_env(data_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("IM_", "DAGSTER_"))}
+    return env | {"IM_DATA_DIR": str(data_dir)}
+
+
+def mtimes(folder: Path) -> dict[str, int]:
+    return {str(p.relative_to(folder)): p.stat().st_mtime_ns for p in folder.rglob("*")}
+
+
+def test_demo_materializes_the_tiny_world_with_every_check_passing(
+    tmp_path: Path, tiny_world: Path
+) -> None:
+    data_dir = tmp_path / "data"
+    world = data_dir / "worlds" / "tiny-3"
+    shutil.copytree(tiny_world, world)  # as a first run would have left it
+    before = mtimes(world)
+    manifest = json.loads((world / "manifest.json").read_text())
+
+    done = subprocess.run(
+        [sys.executable, *DEMO],
+        cwd=tmp_path,
+        env=clean_env(data_dir),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+    )
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary = json.loads(done.stdout)
+    assert {"world", "assets", "checks", "weights", "oos_ic", "planted"} <= set(summary)
+    assert mtimes(world) == before, "the existing world was generated again"
+    assert summary["world"]["path"] == str(world)
+    assert (summary["world"]["size"], summary["world"]["seed"]) == ("tiny", 3)
+    assert summary["world"]["tickers"] == manifest["n_tickers"]
+
+    assets = summary["assets"]
+    for name in SOURCES:
+        assert assets[name]["partitions"] > 0 and assets[name]["rows"] > 0, name
+    assert assets["prices"]["rows"] == manifest["counts"]["bars"]
+    assert assets["universe"]["rows"] == manifest["n_tickers"]
+    for name in ("thirteenf_holdings", "news_sentiment"):
+        assert assets[name]["rows"] == len(pd.read_parquet(world / "truth" / f"{name}.parquet"))
+
+    checks = summary["checks"]
+    assert checks["failed"] == 0, checks["failed_checks"]
+    assert checks["passed"] > 0
+
+    weights = summary["weights"]
+    assert weights and all(w >= 0 for w in weights.values())
+    assert abs(sum(weights.values()) - 1.0) < 1e-3  # the summary rounds to 4 decimals
+    assert set(weights) | {"composite"} <= set(summary["oos_ic"])
+    assert set(summary["planted"]) == set(manifest["planted"])
+
+    instance = dg.DagsterInstance.from_config(summary["dagster_home"])
+    runs = instance.get_runs()
+    assert runs and all(r.is_success for r in runs)
+    assert instance.get_latest_materialization_event(dg.AssetKey("composite_score")) is not None
+
+
+def test_definitions_validate(tmp_path: Path) -> None:
+    """What ``make ui`` and CI load; importing it must not generate data either."""
+    data_dir = tmp_path / "data"
+    done = subprocess.run(
+        [sys.executable, *VALIDATE],
+        cwd=tmp_path,
+        env=clean_env(data_dir),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "All code locations passed validation" in done.stderr + done.stdout
+    assert not data_dir.exists()
