@@ -7,12 +7,14 @@ a minute of Dagster runs. Table names and frames are exactly those of
 ``defs/sources.py`` (``raw_<asset>``); every SQL model then runs in dependency order.
 
 Worlds are generated once per (size, seed, null) and process, under one temporary
-folder, because the recovery, null and perturbation tests share them.
+folder removed at exit, because the recovery, null and perturbation tests share them.
 """
 
 from __future__ import annotations
 
+import atexit
 import functools
+import shutil
 import tempfile
 from dataclasses import dataclass
 from datetime import date
@@ -35,6 +37,7 @@ PROJECT_DIR = REPO / "dbt_like_sql"
 WARMUP_DAYS = 260
 
 _ROOT = Path(tempfile.mkdtemp(prefix="im-research-worlds-"))
+atexit.register(shutil.rmtree, _ROOT, ignore_errors=True)
 
 
 @dataclass(frozen=True)
