@@ -7,13 +7,11 @@ import numpy as np
 import pandas as pd
 
 from investor_mimic import frames
-from investor_mimic.calendar import trading_days
 from investor_mimic.defs.metadata import frame_metadata
 from investor_mimic.defs.resources import ResearchConfig, WarehouseResource
 from investor_mimic.defs.sources_resource import SourcesResource
-from investor_mimic.factors.panel import compute_factor_panel
 from investor_mimic.partitions import trading_day_partitions
-from investor_mimic.research_data import factor_inputs
+from investor_mimic.research import factor_panel_for
 
 #: A factor covering fewer tickers than this share on a day fails the coverage check.
 MIN_COVERAGE = {
@@ -56,10 +54,14 @@ def factor_panel(
     keys = context.partition_key_range
     start, end = date.fromisoformat(keys.start), date.fromisoformat(keys.end)
     context.log.info(f"factor_panel: loading inputs for {start}..{end}")
-    inputs = factor_inputs(warehouse.warehouse(), start, end, sources.sources().benchmark)
-    days = trading_days(start, end)
-    panel = compute_factor_panel(inputs, days, sector_neutral=research.sector_neutral)
-    context.log.info(f"factor_panel: {len(panel):,} rows for {len(days)} days")
+    panel = factor_panel_for(
+        warehouse.warehouse(),
+        start,
+        end,
+        sources.sources().benchmark,
+        sector_neutral=research.sector_neutral,
+    )
+    context.log.info(f"factor_panel: {len(panel):,} rows for {panel['date'].nunique()} days")
     meta = frame_metadata(panel, date_col="date", entity_col="ticker")
     coverage = panel[list(frames.FACTOR_NAMES)].notna().mean()
     meta["coverage"] = dg.MetadataValue.md(

@@ -22,28 +22,17 @@ from investor_mimic.defs.metadata import frame_metadata
 from investor_mimic.defs.resources import ResearchConfig, WarehouseResource
 from investor_mimic.defs.sources_resource import SourcesResource
 from investor_mimic.model.composite import composite_scores
-from investor_mimic.model.evaluation import Evaluation, evaluate, oos_ic
-from investor_mimic.model.fitting import fit_weights, refit_dates
+from investor_mimic.model.evaluation import Evaluation
 from investor_mimic.model.plots import (
     cumulative_ic_png,
     markdown_image,
     quantile_returns_png,
     weights_png,
 )
-from investor_mimic.model.targets import forward_returns
 from investor_mimic.partitions import trading_day_partitions, trading_day_schedule
-from investor_mimic.research_data import read_prices
+from investor_mimic.research import evaluate_out_of_sample, targets_for, weight_schedule
 
 GROUP = "scoring"
-
-
-def _targets(
-    warehouse: WarehouseResource, panel: pd.DataFrame, horizon: int, benchmark: str
-) -> pd.DataFrame:
-    first, last = panel["date"].min().date(), panel["date"].max().date()
-    # forward windows run past the panel's last day; the fitter purges what is not closed
-    prices = read_prices(warehouse.warehouse(), first, date(last.year + 1, last.month, 1))
-    return forward_returns(prices, horizon, benchmark=benchmark)
 
 
 @dg.asset(
@@ -60,16 +49,17 @@ def factor_weights(
     sources: SourcesResource,
     research: ResearchConfig,
 ) -> dg.Output[pd.DataFrame]:
-    targets = _targets(warehouse, factor_panel, research.horizon_days, sources.sources().benchmark)
-    days = pd.DatetimeIndex(sorted(factor_panel["date"].unique()))
-    refits = refit_dates(days)
-    context.log.info(f"factor_weights: {len(refits)} refits, method={research.fit_method}")
-    weights = fit_weights(
+    targets = targets_for(
+        warehouse.warehouse(), factor_panel, research.horizon_days, sources.sources().benchmark
+    )
+    weights = weight_schedule(
         factor_panel,
         targets,
-        method=research.fit_method,  # type: ignore[arg-type]
-        horizon=research.horizon_days,
-        refit_dates=refits,
+        research.fit_method,  # type: ignore[arg-type]
+        research.horizon_days,
+    )
+    context.log.info(
+        f"factor_weights: {weights['refit_date'].nunique()} refits, method={research.fit_method}"
     )
     latest = weights[weights["refit_date"] == weights["refit_date"].max()]
     meta = frame_metadata(weights, date_col="refit_date")
@@ -165,11 +155,10 @@ def factor_evaluation(
     research: ResearchConfig,
 ) -> dg.Output[pd.DataFrame]:
     horizon = research.horizon_days
-    targets = _targets(warehouse, factor_panel, horizon, sources.sources().benchmark)
-    first_refit = factor_weights["refit_date"].min()
-    panel = factor_panel[factor_panel["date"] >= first_refit]
-    result = evaluate(panel, targets, horizon=horizon, composite=composite_score)
-    oos = oos_ic(composite_score, targets, factor_weights, horizon=horizon)
+    targets = targets_for(warehouse.warehouse(), factor_panel, horizon, sources.sources().benchmark)
+    result, oos = evaluate_out_of_sample(
+        factor_panel, composite_score, factor_weights, targets, horizon
+    )
     table = evaluation_table(result)
     context.log.info(
         f"composite OOS rank IC {oos.rank_ic_mean:.4f} "
