@@ -87,19 +87,18 @@ class Sandbox:
         self.instance.add_dynamic_partitions(FILERS, new)
 
 
-def make_sandbox(
-    tmp_path: Path,
-    world: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    *,
-    copy: bool,
-) -> Sandbox:
-    """A data dir under ``tmp_path`` holding ``world`` (the tiny world, seed 3).
+def make_sandbox(request: pytest.FixtureRequest, *, copy: bool) -> Sandbox:
+    """A data dir under the test's ``tmp_path`` holding the session's tiny world.
 
-    ``copy=False`` links the session's world (read-only use); ``copy=True`` copies it so
-    a test may corrupt files. Every other ``IM_*`` variable is unset and the working
-    directory moved, so neither the caller's environment nor a ``.env`` file leaks in.
+    ``copy=False`` links the world (read-only use); ``copy=True`` copies it so a test
+    may corrupt files. Every other ``IM_*`` variable is unset and the working directory
+    moved, so neither the caller's environment nor a ``.env`` file leaks in; the cached
+    settings are dropped again after the test, before the environment is restored.
     """
+    tmp_path: Path = request.getfixturevalue("tmp_path")
+    world: Path = request.getfixturevalue("tiny_world")
+    monkeypatch: pytest.MonkeyPatch = request.getfixturevalue("monkeypatch")
+    request.addfinalizer(get_settings.cache_clear)
     data_dir = tmp_path / "data"
     target = data_dir / "worlds" / "tiny-3"
     target.parent.mkdir(parents=True)

@@ -25,9 +25,9 @@ DAILY = ("insider_trades", "prices", "news_sentiment")
 
 @pytest.mark.postgres
 def test_runs_checks_and_warehouse_live_in_postgres(
-    tmp_path: Path, tiny_world: Path, monkeypatch: pytest.MonkeyPatch, pg_url: str
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pg_url: str
 ) -> None:
-    box = make_sandbox(tmp_path, tiny_world, monkeypatch, copy=False)
+    box = make_sandbox(request, copy=False)
     use_settings(monkeypatch, warehouse_url=pg_url)
     monkeypatch.setenv(PG_URL_ENV, pg_url)
     home = prepare_home(tmp_path / "dagster_home", postgres=True)

@@ -70,10 +70,8 @@ def added_filers(result: dg.SensorResult) -> list[str]:
     return added
 
 
-def test_first_tick_requests_every_filing_once_then_nothing(
-    tmp_path: Path, tiny_world: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    box = make_sandbox(tmp_path, tiny_world, monkeypatch, copy=False)
+def test_first_tick_requests_every_filing_once_then_nothing(request: pytest.FixtureRequest) -> None:
+    box = make_sandbox(request, copy=False)
     ciks = filer_ciks(box.world)
     box.add_filers(ciks[0])  # a filer already known to the instance is not re-added
     expected = world_13f_filings(box.world)
@@ -84,9 +82,9 @@ def test_first_tick_requests_every_filing_once_then_nothing(
     assert len(first.run_requests or []) == len(expected)
     assert set(requested(first)) == expected
     assert sorted(added_filers(first)) == sorted(ciks[1:])
-    for request in first.run_requests or []:
-        assert isinstance(request.partition_key, dg.MultiPartitionKey)
-        assert set(request.partition_key.keys_by_dimension) == {"quarter", "filer"}
+    for run_request in first.run_requests or []:
+        assert isinstance(run_request.partition_key, dg.MultiPartitionKey)
+        assert set(run_request.partition_key.keys_by_dimension) == {"quarter", "filer"}
 
     box.add_filers(*added_filers(first))  # what the daemon does with the request
     second = evaluate(box, cursor=first.cursor)
@@ -128,9 +126,9 @@ def add_filing(world: Path, cik: str, accession: str, period: str, filed: str) -
 
 
 def test_a_new_filing_is_requested_alone_and_its_run_loads_it(
-    tmp_path: Path, tiny_world: Path, monkeypatch: pytest.MonkeyPatch
+    request: pytest.FixtureRequest,
 ) -> None:
-    box = make_sandbox(tmp_path, tiny_world, monkeypatch, copy=True)
+    box = make_sandbox(request, copy=True)
     first = evaluate(box, cursor=None)
     box.add_filers(*added_filers(first))
     cik = filer_ciks(box.world)[0]

@@ -22,7 +22,6 @@ from investor_mimic.sources.http import PoliteSession
 from investor_mimic_tests.dagster_helpers import (
     SOURCE_PARTS,
     Sandbox,
-    check_results,
     failure_message,
     make_sandbox,
     materialized,
@@ -39,9 +38,9 @@ RANGE = ("2022-03-07", "2022-03-11")  # Mon..Fri, all trading days
 
 
 @pytest.fixture()
-def box(tmp_path: Path, tiny_world: Path, monkeypatch: pytest.MonkeyPatch) -> Sandbox:
+def box(request: pytest.FixtureRequest) -> Sandbox:
     """A writable copy of the tiny world with the universe already materialized."""
-    box = make_sandbox(tmp_path, tiny_world, monkeypatch, copy=True)
+    box = make_sandbox(request, copy=True)
     assert box.materialize("universe").success
     return box
 
@@ -87,6 +86,10 @@ THIRTEENF_CORRUPTIONS: dict[str, tuple[Callable[[str], str], str]] = {
         lambda t: re.sub(r"<((?:\w+:)?value)>(\d+)<", r"<\1>-\2<", t, count=1),
         "negative value",
     ),
+    "cover_total_mismatch": (
+        lambda t: re.sub(r"(<tableEntryTotal>)(\d+)<", bump, t, count=1),
+        "cover says",
+    ),
 }
 
 
@@ -128,66 +131,26 @@ def test_corrupt_13f_in_a_new_partition_leaves_no_file_and_no_rows(box: Sandbox)
     assert set(rows["filer_cik"]) == {good_cik}
 
 
-def cover_mismatch(box: Sandbox, cik: str, accession: str) -> None:
-    corrupt(
-        filing_text(box.world, cik, accession),
-        lambda t: re.sub(r"(<tableEntryTotal>)(\d+)<", bump, t, count=1),
-    )
-
-
-def test_cover_total_mismatch_is_stored_but_fails_its_blocking_check_and_stops_downstream(
-    box: Sandbox,
-) -> None:
-    """What happens today: the parsed rows are consistent on their own, so the asset
-    writes them (Parquet and raw table); the blocking ``cover_totals`` check then fails
-    the run and the SQL model downstream of it in the same run does not materialize."""
+def test_a_refused_partition_never_reaches_a_later_sql_model_run(box: Sandbox) -> None:
+    """The SQL models read the raw tables in runs of their own, where no source check
+    runs: a partition is kept out of them only by never being written."""
     models = sql_model_defs()
     parts = [*SOURCE_PARTS, *(models.assets or []), *(models.asset_checks or [])]
     good_cik, good_period, _ = original_13f(box.world, filer_index=1)
     cik, period, accession = original_13f(box.world, filer_index=0)
     box.add_filers(good_cik, cik)
-    selection = ("thirteenf_holdings", "stg_thirteenf_holdings_pit")
-    control = box.materialize(
-        *selection, partition=holdings_key(good_cik, good_period), parts=parts
-    )
-    assert control.success and set(materialized(control)) == set(selection)
-
-    cover_mismatch(box, cik, accession)
-    result = box.materialize(*selection, partition=holdings_key(cik, period), parts=parts)
-
-    assert not result.success
-    assert set(materialized(result)) == {"thirteenf_holdings"}
-    checks = check_results(result)
-    failed = {name for name, e in checks.items() if not e.passed}
-    assert failed == {"thirteenf_holdings.cover_totals"}
-    description = checks["thirteenf_holdings.cover_totals"].description or ""
-    assert accession in description and "cover says" in description
-    raw = table(box.warehouse(), "raw_thirteenf_holdings")
-    assert accession in set(raw["accession"])
-    stg = table(box.warehouse(), "stg_thirteenf_holdings_pit")
-    assert len(stg) and set(stg["filer_cik"]) == {good_cik}
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap: a partition whose blocking check failed stays in raw_thirteenf_holdings "
-    "(and Parquet), so the next SQL-model run consumes it",
-)
-def test_rows_of_a_partition_whose_check_failed_do_not_reach_a_later_sql_model_run(
-    box: Sandbox,
-) -> None:
-    models = sql_model_defs()
-    parts = [*SOURCE_PARTS, *(models.assets or []), *(models.asset_checks or [])]
-    cik, period, accession = original_13f(box.world)
-    box.add_filers(cik)
-    cover_mismatch(box, cik, accession)
+    assert box.materialize(
+        "thirteenf_holdings", partition=holdings_key(good_cik, good_period)
+    ).success
+    edit, _ = THIRTEENF_CORRUPTIONS["cover_total_mismatch"]
+    corrupt(filing_text(box.world, cik, accession), edit)
     assert not box.materialize("thirteenf_holdings", partition=holdings_key(cik, period)).success
 
     later = box.materialize("stg_thirteenf_holdings_pit", parts=parts)
 
     assert later.success
     stg = table(box.warehouse(), "stg_thirteenf_holdings_pit")
-    assert cik not in set(stg["filer_cik"])
+    assert set(stg["filer_cik"]) == {good_cik}
 
 
 def duplicate_a_bar(bars: pd.DataFrame) -> pd.DataFrame:
@@ -273,12 +236,9 @@ def test_alpha_vantage_throttle_note_fails_news_and_writes_nothing(
     pd.testing.assert_frame_equal(table(box.warehouse(), "raw_news_sentiment"), rows)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap: the demo world files Form 4s on federal holidays (Veterans Day "
-    "2022-11-11), whose daily index the EDGAR client skips without reading: trades vanish",
-)
 def test_insider_trades_of_a_range_are_exactly_the_worlds_truth(box: Sandbox) -> None:
+    """Over Veterans Day 2022-11-11 (NYSE open, EDGAR closed): a world filing on a day the
+    EDGAR client skips would lose trades silently, with every check passing."""
     start, end = "2022-11-07", "2022-11-18"
     assert box.materialize("insider_trades", day_range=(start, end)).success
 
