@@ -64,8 +64,14 @@ def test_demo_materializes_the_tiny_world_with_every_check_passing(
         assert assets[name]["partitions"] > 0 and assets[name]["rows"] > 0, name
     assert assets["prices"]["rows"] == manifest["counts"]["bars"]
     assert assets["universe"]["rows"] == manifest["n_tickers"]
-    for name in ("thirteenf_holdings", "news_sentiment"):
-        assert assets[name]["rows"] == len(pd.read_parquet(world / "truth" / f"{name}.parquet"))
+    for name, day_col in [
+        ("thirteenf_holdings", "known_date"),
+        ("insider_trades", "known_date"),
+        ("news_sentiment", "trading_date"),
+    ]:
+        truth = pd.read_parquet(world / "truth" / f"{name}.parquet")
+        in_range = truth[day_col].between(manifest["start"], manifest["end"])
+        assert assets[name]["rows"] == int(in_range.sum()), name
 
     checks = summary["checks"]
     assert checks["failed"] == 0, checks["failed_checks"]
