@@ -173,6 +173,7 @@ def factor_evaluation(
             markdown_image(quantile_returns_png(result.quantile_table()), "quantile returns")
         ),
         **oos.metadata(),
+        "dagster/row_count": len(table),
     }
     return dg.Output(table, metadata=meta)
 
