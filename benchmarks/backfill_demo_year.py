@@ -182,7 +182,7 @@ class Bench:
     def invoke(self, stage: StageResult, asset: str, partition: Any = None, **inputs: Any) -> Any:
         """The asset's body, then its checks, called directly; adds the time to compute.
 
-        ``partition``: a partition key, or a ``(first, last)`` range of trading days.
+        ``partition``: a partition key, or a ``(first, last)`` partition key range.
         """
         import dagster as dg
 
@@ -254,12 +254,13 @@ def run_stages(bench: Bench, plan: Plan) -> None:
         ("13F holdings (warm-up quarters)", plan.warmup_quarters, False),
         ("13F holdings (year's quarters)", plan.year_quarters, True),
     ):
-        s = stage(name, in_year)
-        for quarter in quarters:
-            for cik in plan.filers:
-                key = dg.MultiPartitionKey({"quarter": quarter, "filer": cik})
-                bench.run(s, "thirteenf_job", partition_key=key)
-                bench.invoke(s, "thirteenf_holdings", key, universe=universe)
+        s = stage(name, in_year)  # one single-run backfill over quarters x filers
+        corners = (
+            str(dg.MultiPartitionKey({"quarter": quarters[0], "filer": plan.filers[0]})),
+            str(dg.MultiPartitionKey({"quarter": quarters[-1], "filer": plan.filers[-1]})),
+        )
+        bench.run(s, "thirteenf_job", tags=range_tags(*corners))
+        bench.invoke(s, "thirteenf_holdings", corners, universe=universe)
 
     for name, (first, last), in_year in (
         ("daily sources (warm-up)", plan.warmup, False),

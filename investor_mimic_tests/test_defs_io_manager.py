@@ -140,3 +140,31 @@ def test_multi_dimensional_range_is_split_per_partition(tmp_path: Path) -> None:
     ]
     assert len(pd.read_parquet(tmp_path / "holdings" / "A__2023-06-30.parquet")) == 1
     assert pd.read_parquet(tmp_path / "holdings" / "B__2023-06-30.parquet").empty
+
+
+@dg.asset_check(asset=daily, partitions_def=days, blocking=True)
+def daily_has_rows(daily: pd.DataFrame) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(passed=len(daily) > 0, metadata={"rows": len(daily)})
+
+
+def test_a_check_in_the_same_run_gets_the_output_without_rereading_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_reads(*args: object, **kwargs: object) -> pd.DataFrame:
+        raise AssertionError("partition files were re-read")
+
+    monkeypatch.setattr(pd, "read_parquet", no_reads)
+    result = dg.materialize(
+        [daily, daily_has_rows],
+        resources={"io_manager": PartitionedParquetIOManager(base_path=str(tmp_path))},
+        tags={
+            "dagster/asset_partition_range_start": "2024-01-02",
+            "dagster/asset_partition_range_end": "2024-01-05",
+        },
+    )
+    assert result.success
+    [evaluation] = result.get_asset_check_evaluations()
+    assert evaluation.passed and evaluation.metadata["rows"].value == 4
+    # a later run has no such shortcut: it reads the files
+    with pytest.raises(Exception, match="re-read"):
+        _run(tmp_path, [total])

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import dagster as dg
 import pandas as pd
+from pydantic import PrivateAttr
 
 
 def _safe(key: str) -> str:
@@ -44,6 +45,23 @@ class PartitionedParquetIOManager(dg.ConfigurableIOManager):
     """Stores DataFrames as ``base_path/<asset>/<partition>.parquet`` (or ``<asset>.parquet``)."""
 
     base_path: str
+    _last_output: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], pd.DataFrame] | None = (
+        PrivateAttr(default=None)
+    )
+
+    def _remember(self, run_id: str, key: dg.AssetKey, keys: list[str], obj: pd.DataFrame) -> None:
+        """Keep the latest output in memory: the asset's checks run next in the same run
+        and would otherwise re-read every partition file it just wrote."""
+        self._last_output = ((run_id, tuple(key.path), tuple(keys)), obj)
+
+    def _recall(self, context: dg.InputContext, keys: list[str]) -> pd.DataFrame | None:
+        upstream = context.upstream_output
+        if self._last_output is None or upstream is None:
+            return None
+        ident, obj = self._last_output
+        return (
+            obj if ident == (upstream.run_id, tuple(context.asset_key.path), tuple(keys)) else None
+        )
 
     def _asset_dir(self, key: dg.AssetKey) -> Path:
         return Path(self.base_path).joinpath(*key.path)
@@ -61,12 +79,13 @@ class PartitionedParquetIOManager(dg.ConfigurableIOManager):
                 f"{context.asset_key.to_user_string()}: expected a DataFrame, got {type(obj)}"
             )
         key = context.asset_key
+        keys = list(context.asset_partition_keys) if context.has_asset_partitions else []
+        self._remember(context.run_id, key, keys, obj)
         if not context.has_asset_partitions:
             path = self._file(key, None)
             path.parent.mkdir(parents=True, exist_ok=True)
             obj.to_parquet(path, index=False)
             return
-        keys = list(context.asset_partition_keys)
         self._asset_dir(key).mkdir(parents=True, exist_ok=True)
         if len(keys) == 1:
             obj.to_parquet(self._file(key, keys[0]), index=False)
@@ -87,9 +106,12 @@ class PartitionedParquetIOManager(dg.ConfigurableIOManager):
 
     def load_input(self, context: dg.InputContext) -> pd.DataFrame:
         key = context.asset_key
+        keys = list(context.asset_partition_keys) if context.has_asset_partitions else []
+        recalled = self._recall(context, keys)
+        if recalled is not None:
+            return recalled
         if not context.has_asset_partitions:
             return pd.read_parquet(self._file(key, None))
-        keys = list(context.asset_partition_keys)
         paths = [self._file(key, k) for k in keys]
         existing = [p for p in paths if p.exists()]
         if len(keys) == 1 and not existing:
