@@ -64,6 +64,7 @@ def price_ranges(prices: pd.DataFrame) -> Report:
 
 
 def news_ranges(news: pd.DataFrame) -> Report:
+    """Sentiment in [-1, 1], relevance in [0, 1], nothing published after its day's close."""
     rules = {
         "sentiment outside [-1, 1]": ~news["sentiment"].between(-1, 1).to_numpy(),
         "relevance outside [0, 1]": ~news["relevance"].between(0, 1).to_numpy(),
@@ -75,6 +76,7 @@ def news_ranges(news: pd.DataFrame) -> Report:
 
 
 def insider_ranges(trades: pd.DataFrame) -> Report:
+    """Shares and prices >= 0, one-letter codes, A/D flags, known no earlier than filed."""
     price = trades["price"]
     rules = {
         "negative shares": (trades["shares"] < 0).to_numpy(),
@@ -87,6 +89,7 @@ def insider_ranges(trades: pd.DataFrame) -> Report:
 
 
 def holdings_ranges(holdings: pd.DataFrame) -> Report:
+    """Values and shares >= 0, SH/PRN, Put/Call or none, known no earlier than filed."""
     rules = {
         "negative value": (holdings["value_usd"] < 0).to_numpy(),
         "negative shares": (holdings["shares"] < 0).to_numpy(),

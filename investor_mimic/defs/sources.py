@@ -7,6 +7,7 @@ the SQL models, and returns the frame for Parquet storage. The same rules run ag
 blocking asset checks, so the UI shows them per partition.
 """
 
+from collections.abc import Callable
 from datetime import date
 from functools import partial
 from typing import Any
@@ -34,9 +35,38 @@ from investor_mimic.sources.universe import load_universe
 GROUP = "sources"
 
 
-def _require(frame: pd.DataFrame, *reports: quality.Report) -> None:
-    """Fail the step, writing nothing, when any fatal rule is broken."""
-    problems = [p for r in reports for p in r.problems]
+Rule = Callable[[pd.DataFrame], quality.Report]
+
+#: The fatal rules of each source beyond schema and unique keys: applied before writing
+#: (:func:`_require_valid`) and again as blocking asset checks (:func:`_checks`).
+RULES: dict[str, tuple[frames.FrameSpec, dict[str, Rule]]] = {
+    "universe": (frames.UNIVERSE, {}),
+    "thirteenf_holdings": (
+        frames.THIRTEENF_HOLDINGS,
+        {
+            "value_ranges": quality.holdings_ranges,
+            "cover_totals": quality.cover_totals,
+            "value_units": quality.value_units,
+        },
+    ),
+    "insider_trades": (frames.INSIDER_TRADES, {"value_ranges": quality.insider_ranges}),
+    "prices": (frames.PRICES, {"value_ranges": quality.price_ranges}),
+    "news_sentiment": (frames.NEWS_SENTIMENT, {"value_ranges": quality.news_ranges}),
+}
+
+
+def _rules(name: str) -> dict[str, Rule]:
+    spec, extra = RULES[name]
+    return {
+        "schema": partial(quality.schema, spec=spec),
+        "unique_keys": partial(quality.duplicate_keys, key=spec.key),
+        **extra,
+    }
+
+
+def _require_valid(name: str, frame: pd.DataFrame) -> None:
+    """Fail the step, writing nothing, when any fatal rule of source ``name`` is broken."""
+    problems = [p for rule in _rules(name).values() for p in rule(frame).problems]
     if problems:
         raise dg.Failure(
             description=f"refusing to write {len(problems)} problem(s): {problems[0]}",
@@ -57,9 +87,7 @@ def universe(
 ) -> dg.Output[pd.DataFrame]:
     src = sources.sources()
     frame = load_universe(src.universe_path)
-    _require(
-        frame, quality.schema(frame, frames.UNIVERSE), quality.duplicate_keys(frame, ("ticker",))
-    )
+    _require_valid("universe", frame)
     warehouse.warehouse().replace_rows("raw_universe", frame, {})
     meta = frame_metadata(frame, entity_col="ticker")
     meta["sectors"] = int(frame["sector"].nunique())
@@ -92,14 +120,7 @@ def thirteenf_holdings(
         if (i + 1) % 25 == 0:
             context.log.info(f"thirteenf_holdings: {i + 1}/{len(context.partition_keys)} fetched")
     frame = frames.coerce(pd.concat(parts.values(), ignore_index=True), frames.THIRTEENF_HOLDINGS)
-    _require(
-        frame,
-        quality.schema(frame, frames.THIRTEENF_HOLDINGS),
-        quality.duplicate_keys(frame, frames.THIRTEENF_HOLDINGS.key),
-        quality.holdings_ranges(frame),
-        quality.cover_totals(frame),
-        quality.value_units(frame),
-    )
+    _require_valid("thirteenf_holdings", frame)
     wh = warehouse.warehouse()
     for (filer, period), part in parts.items():
         wh.replace_rows(
@@ -150,12 +171,7 @@ def insider_trades(
     frame = frames.coerce(pd.concat(parts, ignore_index=True), frames.INSIDER_TRADES)
     frame = frame[frame["known_date"].between(pd.Timestamp(start), pd.Timestamp(end))]
     frame = frame.reset_index(drop=True)
-    _require(
-        frame,
-        quality.schema(frame, frames.INSIDER_TRADES),
-        quality.duplicate_keys(frame, frames.INSIDER_TRADES.key),
-        quality.insider_ranges(frame),
-    )
+    _require_valid("insider_trades", frame)
     warehouse.warehouse().replace_rows("raw_insider_trades", frame, {"known_date": (start, end)})
     meta = frame_metadata(frame, date_col="known_date", entity_col="ticker")
     meta["open_market_purchases"] = int((frame["code"] == "P").sum())
@@ -173,12 +189,7 @@ def prices(
     src = sources.sources()
     tickers = [*universe["ticker"], src.benchmark]
     frame = src.bars.bars(tickers, start, end)
-    _require(
-        frame,
-        quality.schema(frame, frames.PRICES),
-        quality.duplicate_keys(frame, frames.PRICES.key),
-        quality.price_ranges(frame),
-    )
+    _require_valid("prices", frame)
     warehouse.warehouse().replace_rows("raw_prices", frame, {"date": (start, end)})
     meta = frame_metadata(frame, date_col="date", entity_col="ticker")
     expected = len(trading_days(start, end)) * len(tickers)
@@ -200,12 +211,7 @@ def news_sentiment(
 ) -> dg.Output[pd.DataFrame]:
     start, end = _day_range(context)
     frame = sources.sources().news.news(list(universe["ticker"]), start, end)
-    _require(
-        frame,
-        quality.schema(frame, frames.NEWS_SENTIMENT),
-        quality.duplicate_keys(frame, frames.NEWS_SENTIMENT.key),
-        quality.news_ranges(frame),
-    )
+    _require_valid("news_sentiment", frame)
     warehouse.warehouse().replace_rows("raw_news_sentiment", frame, {"trading_date": (start, end)})
     meta = frame_metadata(frame, date_col="trading_date", entity_col="ticker")
     meta["mean_sentiment"] = float(frame["sentiment"].mean()) if len(frame) else 0.0
@@ -213,37 +219,20 @@ def news_sentiment(
 
 
 def _checks() -> list[dg.AssetChecksDefinition]:
-    specs = [
-        (universe, frames.UNIVERSE, None),
-        (thirteenf_holdings, frames.THIRTEENF_HOLDINGS, quality.holdings_ranges),
-        (insider_trades, frames.INSIDER_TRADES, quality.insider_ranges),
-        (prices, frames.PRICES, quality.price_ranges),
-        (news_sentiment, frames.NEWS_SENTIMENT, quality.news_ranges),
+    descriptions = {
+        "schema": "Columns and dtypes match the frame contract in investor_mimic.frames.",
+        "unique_keys": "No two rows share the contract's key.",
+    }
+    checks = [
+        quality_check(
+            asset,
+            name,
+            rule,
+            descriptions.get(name) or (getattr(rule, "__doc__", None) or name).strip(),
+        )
+        for asset in assets
+        for name, rule in _rules(asset.key.to_user_string()).items()
     ]
-    checks = []
-    for asset, spec, ranges in specs:
-        checks.append(
-            quality_check(
-                asset,
-                "schema",
-                partial(quality.schema, spec=spec),
-                f"Columns and dtypes match frames.{spec.name.upper()}.",
-            )
-        )
-        checks.append(
-            quality_check(
-                asset,
-                "unique_keys",
-                partial(quality.duplicate_keys, key=spec.key),
-                f"No two rows share the key {spec.key}.",
-            )
-        )
-        if ranges is not None:
-            checks.append(
-                quality_check(
-                    asset, "value_ranges", ranges, (ranges.__doc__ or "Values in range.").strip()
-                )
-            )
     stale_days = get_settings().stale_after_days
     checks.append(
         quality_check(
@@ -251,22 +240,6 @@ def _checks() -> list[dg.AssetChecksDefinition]:
             "fresh",
             lambda f: quality.stale_entities(f, "date", "ticker", stale_days),
             f"Every ticker has a bar within {stale_days} business days of the newest bar.",
-        )
-    )
-    checks.append(
-        quality_check(
-            thirteenf_holdings,
-            "cover_totals",
-            quality.cover_totals,
-            "Parsed row count and summed value equal each filing's cover page totals.",
-        )
-    )
-    checks.append(
-        quality_check(
-            thirteenf_holdings,
-            "value_units",
-            quality.value_units,
-            "The thousands/dollars decision implies plausible prices per share.",
         )
     )
     return checks
