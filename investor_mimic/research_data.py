@@ -21,26 +21,12 @@ PRICE_LOOKBACK_DAYS = 400
 EVENT_LOOKBACK_DAYS = 200
 
 
-def _dates(frame: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
-    for col in cols:
-        if col in frame:
-            frame[col] = pd.to_datetime(frame[col]).astype("datetime64[ns]")
-    return frame
-
-
-def _bools(frame: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
-    for col in cols:
-        if col in frame:
-            frame[col] = frame[col].astype(int).astype(bool)
-    return frame
-
-
 def read_prices(warehouse: Warehouse, start: date, end: date) -> pd.DataFrame:
     frame = warehouse.read(
         "SELECT * FROM raw_prices WHERE date >= :start AND date <= :end",
         {"start": start, "end": end},
     )
-    return frames.coerce(_dates(frame, ["date"]), frames.PRICES)
+    return frames.coerce(frame, frames.PRICES)
 
 
 def read_universe(warehouse: Warehouse) -> pd.DataFrame:
@@ -69,10 +55,9 @@ def factor_inputs(warehouse: Warehouse, start: date, end: date, benchmark: str) 
         prices=read_prices(warehouse, start - timedelta(days=PRICE_LOOKBACK_DAYS), end),
         benchmark=benchmark,
         universe=read_universe(warehouse),
-        portfolio_weights=_dates(weights, ["period_of_report", "version_date"]),
-        position_changes=_dates(changes, ["period_of_report", "version_date"]),
-        insider_trades=_bools(
-            _dates(trades, ["known_date", "transaction_date"]), ["is_10b5_1", "is_routine"]
-        ),
-        news=frames.coerce(_dates(news, ["published_at", "trading_date"]), frames.NEWS_SENTIMENT),
+        # typed at the boundary by FactorInputs (SQLite returns dates as text, bools as 0/1)
+        portfolio_weights=weights,
+        position_changes=changes,
+        insider_trades=trades,
+        news=news,
     )
