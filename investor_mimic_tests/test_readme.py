@@ -13,7 +13,7 @@ def test_readme_settings_table_matches_the_settings_model() -> None:
     )
     assert block, "settings table markers missing from README.md"
     assert block.group(1) == settings_table(), (
-        "README settings table is stale: regenerate it from investor_mimic.settings.settings_table()"
+        "README settings table is stale: regenerate it with settings.settings_table()"
     )
     for name in Settings.model_fields:
         assert f"`IM_{name.upper()}`" in block.group(1)
