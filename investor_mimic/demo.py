@@ -234,6 +234,7 @@ def print_summary(summary: dict[str, Any]) -> None:
                 factor,
                 summary["weights"].get(factor),
                 summary["oos_ic"].get(factor),
+                summary["oos_ic_tstat"].get(factor),
                 p.get("strength") if isinstance(p, dict) else None,
             )
         )
@@ -245,6 +246,7 @@ def print_summary(summary: dict[str, Any]) -> None:
                 "factor",
                 f"weight ({summary['weights_refit_date']})",
                 "OOS rank IC",
+                "t (Newey-West)",
                 "planted strength",
             ],
             tablefmt="simple",
