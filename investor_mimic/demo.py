@@ -138,7 +138,7 @@ def run_pipeline(settings: Settings, *, quiet: bool = False) -> dict[str, Any]:
     _log("evaluation", quiet)
     run("evaluation_job", "factor_evaluation")
 
-    return _summary(settings, manifest, tally, instance, time.perf_counter() - t0)
+    return _summary(settings, manifest, tally, time.perf_counter() - t0)
 
 
 def _quarter_ends(start: date, end: date) -> list[str]:
@@ -151,18 +151,15 @@ def _quarter_ends(start: date, end: date) -> list[str]:
     ]
 
 
-def _summary(
-    settings: Settings, manifest: Any, tally: Tally, instance: Any, seconds: float
-) -> dict[str, Any]:
+def _summary(settings: Settings, manifest: Any, tally: Tally, seconds: float) -> dict[str, Any]:
     import dagster as dg
 
-    from investor_mimic.defs.io_manager import PartitionedParquetIOManager
+    from investor_mimic.defs.resources import asset_io_manager
 
-    io = PartitionedParquetIOManager(base_path=str((settings.data_dir / "assets").resolve()))
-    weights = _read(io, "factor_weights")
-    evaluation = _read(io, "factor_evaluation")
+    io = asset_io_manager(settings)
+    weights = io.read_asset(dg.AssetKey("factor_weights"))
+    evaluation = io.read_asset(dg.AssetKey("factor_evaluation"))
     latest = weights[weights["refit_date"] == weights["refit_date"].max()]
-    _ = dg, instance
     return {
         "world": {
             "size": manifest.size,
@@ -197,14 +194,6 @@ def _summary(
         | {"total": round(seconds, 1)},
         "dagster_home": os.environ.get("DAGSTER_HOME"),
     }
-
-
-def _read(io: Any, name: str) -> Any:
-    from pathlib import Path
-
-    import pandas as pd
-
-    return pd.read_parquet(Path(io.base_path) / f"{name}.parquet")
 
 
 def print_summary(summary: dict[str, Any]) -> None:

@@ -33,7 +33,9 @@ class Settings(BaseSettings):
     world_seed: int = Field(7, description="Seed of the deterministic demo world.")
     world_null: bool = Field(False, description="Plant no signal in the demo world.")
     history_start: date = Field(
-        date(2019, 1, 2), description="First trading-day partition (covers every demo world size)."
+        date(2019, 1, 2),
+        description="First trading-day partition (covers the tiny and demo worlds; set "
+        "2014-01-02 to run the large world through Dagster).",
     )
 
     # sources: "demo" reads the generated world; the others call the real service
@@ -71,6 +73,15 @@ class Settings(BaseSettings):
     # storage
     warehouse_url: str | None = Field(
         None, description="SQLAlchemy URL of the warehouse; default SQLite under data_dir."
+    )
+
+    asset_storage_url: str | None = Field(
+        None,
+        description="Where asset Parquet files go: default data_dir/assets, or s3://bucket/prefix "
+        "(credentials from the standard AWS_* variables).",
+    )
+    s3_endpoint_url: str | None = Field(
+        None, description="Endpoint of an S3-compatible store (e.g. http://127.0.0.1:9000)."
     )
 
     # research

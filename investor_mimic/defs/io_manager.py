@@ -5,6 +5,10 @@ range of trading days, and downstream assets read windows of upstream partitions
 Here an output covering many partitions is split by the asset's ``partition_expr``
 metadata column (the date column) into one Parquet file per partition key, so any later
 run can load exactly the partitions it maps to, and files stay readable by any tool.
+
+Storage is a pyarrow filesystem: a local folder by default, or ``s3://bucket/prefix``
+(with ``s3_endpoint_url`` for S3-compatible servers). S3 credentials come from the
+standard AWS environment variables, never from configuration.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from pathlib import Path
 
 import dagster as dg
 import pandas as pd
+import pyarrow.fs as pafs
 from pydantic import PrivateAttr
 
 
@@ -45,6 +50,8 @@ class PartitionedParquetIOManager(dg.ConfigurableIOManager):
     """Stores DataFrames as ``base_path/<asset>/<partition>.parquet`` (or ``<asset>.parquet``)."""
 
     base_path: str
+    s3_endpoint_url: str | None = None
+    _fs: tuple[pafs.FileSystem, str] | None = PrivateAttr(default=None)
     _last_output: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], pd.DataFrame] | None = (
         PrivateAttr(default=None)
     )
@@ -63,13 +70,40 @@ class PartitionedParquetIOManager(dg.ConfigurableIOManager):
             obj if ident == (upstream.run_id, tuple(context.asset_key.path), tuple(keys)) else None
         )
 
-    def _asset_dir(self, key: dg.AssetKey) -> Path:
-        return Path(self.base_path).joinpath(*key.path)
+    def _filesystem(self) -> tuple[pafs.FileSystem, str]:
+        """The filesystem and the root path inside it (created once per resource)."""
+        if self._fs is None:
+            if self.base_path.startswith("s3://"):
+                options = {}
+                if self.s3_endpoint_url:
+                    scheme, _, host = self.s3_endpoint_url.partition("://")
+                    options = {"endpoint_override": host, "scheme": scheme}
+                root = self.base_path.removeprefix("s3://").rstrip("/")
+                self._fs = (pafs.S3FileSystem(**options), root)
+            else:
+                self._fs = (pafs.LocalFileSystem(), str(Path(self.base_path).resolve()))
+        return self._fs
 
-    def _file(self, key: dg.AssetKey, partition: str | None) -> Path:
+    def _asset_dir(self, key: dg.AssetKey) -> str:
+        return "/".join([self._filesystem()[1], *key.path])
+
+    def _file(self, key: dg.AssetKey, partition: str | None) -> str:
         if partition is None:
-            return self._asset_dir(key).with_suffix(".parquet")
-        return self._asset_dir(key) / f"{_safe(partition)}.parquet"
+            return f"{self._asset_dir(key)}.parquet"
+        return f"{self._asset_dir(key)}/{_safe(partition)}.parquet"
+
+    def _write(self, frame: pd.DataFrame, path: str) -> None:
+        fs = self._filesystem()[0]
+        if isinstance(fs, pafs.LocalFileSystem):  # S3 has no folders: no marker objects
+            fs.create_dir(path.rsplit("/", 1)[0], recursive=True)
+        frame.to_parquet(path, index=False, filesystem=fs)
+
+    def _read(self, path: str) -> pd.DataFrame:
+        return pd.read_parquet(path, filesystem=self._filesystem()[0])
+
+    def read_asset(self, key: dg.AssetKey) -> pd.DataFrame:
+        """An unpartitioned asset's stored value, outside a run (summaries, notebooks)."""
+        return self._read(self._file(key, None))
 
     def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame) -> None:
         if obj is None:
@@ -82,13 +116,10 @@ class PartitionedParquetIOManager(dg.ConfigurableIOManager):
         keys = list(context.asset_partition_keys) if context.has_asset_partitions else []
         self._remember(context.run_id, key, keys, obj)
         if not context.has_asset_partitions:
-            path = self._file(key, None)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            obj.to_parquet(path, index=False)
+            self._write(obj, self._file(key, None))
             return
-        self._asset_dir(key).mkdir(parents=True, exist_ok=True)
         if len(keys) == 1:
-            obj.to_parquet(self._file(key, keys[0]), index=False)
+            self._write(obj, self._file(key, keys[0]))
             return
         expr = (context.definition_metadata or {}).get("partition_expr")
         expr = getattr(expr, "value", expr)  # raw, or wrapped in a MetadataValue
@@ -102,7 +133,7 @@ class PartitionedParquetIOManager(dg.ConfigurableIOManager):
         }
         for partition in keys:
             part = groups[partition] if partition in groups else obj.iloc[0:0]
-            part.to_parquet(self._file(key, partition), index=False)
+            self._write(part, self._file(key, partition))
 
     def load_input(self, context: dg.InputContext) -> pd.DataFrame:
         key = context.asset_key
@@ -111,9 +142,10 @@ class PartitionedParquetIOManager(dg.ConfigurableIOManager):
         if recalled is not None:
             return recalled
         if not context.has_asset_partitions:
-            return pd.read_parquet(self._file(key, None))
+            return self._read(self._file(key, None))
         paths = [self._file(key, k) for k in keys]
-        existing = [p for p in paths if p.exists()]
+        infos = self._filesystem()[0].get_file_info(paths)
+        existing = [i.path for i in infos if i.type != pafs.FileType.NotFound]
         if len(keys) == 1 and not existing:
             raise FileNotFoundError(
                 f"{key.to_user_string()} partition {keys[0]} has not been materialized"
@@ -123,7 +155,7 @@ class PartitionedParquetIOManager(dg.ConfigurableIOManager):
                 f"{key.to_user_string()}: loading {len(existing)} of {len(paths)} mapped "
                 "partitions (the rest are not materialized yet)"
             )
-        frames = [pd.read_parquet(p) for p in existing]
+        frames = [self._read(p) for p in existing]
         frames = [f for f in frames if len(f)] or frames[:1]
         if not frames:
             raise FileNotFoundError(f"{key.to_user_string()}: no materialized partitions to load")

@@ -36,7 +36,6 @@ class ResearchConfig(dg.ConfigurableResource):
 
 def build_resources(settings: Settings | None = None) -> dict[str, Any]:
     """Resources for this environment: local files/SQLite, or S3/PostgreSQL."""
-    from investor_mimic.defs.io_manager import PartitionedParquetIOManager
     from investor_mimic.defs.sources_resource import SourcesResource
 
     settings = settings or get_settings()
@@ -49,7 +48,15 @@ def build_resources(settings: Settings | None = None) -> dict[str, Any]:
             sector_neutral=settings.sector_neutral,
             stale_after_days=settings.stale_after_days,
         ),
-        "io_manager": PartitionedParquetIOManager(
-            base_path=str((settings.data_dir / "assets").resolve())
-        ),
+        "io_manager": asset_io_manager(settings),
     }
+
+
+def asset_io_manager(settings: Settings) -> Any:
+    """Parquet asset storage: local under data_dir by default, S3 when configured."""
+    from investor_mimic.defs.io_manager import PartitionedParquetIOManager
+
+    return PartitionedParquetIOManager(
+        base_path=settings.asset_storage_url or str((settings.data_dir / "assets").resolve()),
+        s3_endpoint_url=settings.s3_endpoint_url,
+    )
