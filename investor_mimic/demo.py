@@ -13,7 +13,6 @@ import sys
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 from investor_mimic.settings import Settings
@@ -74,7 +73,7 @@ def run_pipeline(settings: Settings, *, quiet: bool = False) -> dict[str, Any]:
     """Materialize every stage for the configured demo world; return the summary."""
     import dagster as dg
 
-    from investor_mimic.calendar import trading_days
+    from investor_mimic.calendar import quarter_ends, trading_days
     from investor_mimic.definitions import build_definitions
     from investor_mimic.instance import prepare_home
     from investor_mimic.partitions import FILERS
@@ -114,7 +113,7 @@ def run_pipeline(settings: Settings, *, quiet: bool = False) -> dict[str, Any]:
 
     _log("universe", quiet)
     run("universe_job", "universe")
-    quarters = _quarter_ends(manifest.start, manifest.end)
+    quarters = [q.isoformat() for q in quarter_ends(manifest.start, manifest.end)]
     tracked = instance.get_dynamic_partitions(FILERS)  # the range spans this order
     _log(f"13F holdings: {len(quarters)} quarters x {len(filers)} filers (single run)", quiet)
     run(
@@ -139,16 +138,6 @@ def run_pipeline(settings: Settings, *, quiet: bool = False) -> dict[str, Any]:
     run("evaluation_job", "factor_evaluation")
 
     return _summary(settings, manifest, tally, time.perf_counter() - t0)
-
-
-def _quarter_ends(start: date, end: date) -> list[str]:
-    from investor_mimic.partitions import quarter_partitions
-
-    return [
-        k
-        for k in quarter_partitions.get_partition_keys()
-        if start.isoformat() <= k <= end.isoformat()
-    ]
 
 
 def _summary(settings: Settings, manifest: Any, tally: Tally, seconds: float) -> dict[str, Any]:
