@@ -74,6 +74,22 @@ def _require_valid(name: str, frame: pd.DataFrame) -> None:
         )
 
 
+def _store(
+    warehouse: WarehouseResource,
+    name: str,
+    frame: pd.DataFrame,
+    match: dict[str, Any],
+    *,
+    date_col: str | None = None,
+    entity_col: str | None = None,
+) -> dict[str, Any]:
+    """Validate (writing nothing on a fatal rule), replace the partition's rows of
+    ``raw_<name>``, and return the materialization metadata."""
+    _require_valid(name, frame)
+    warehouse.warehouse().replace_rows(f"raw_{name}", frame, match)
+    return frame_metadata(frame, date_col=date_col, entity_col=entity_col)
+
+
 def _day_range(context: dg.AssetExecutionContext) -> tuple[date, date]:
     keys = context.partition_key_range
     return date.fromisoformat(keys.start), date.fromisoformat(keys.end)
@@ -87,9 +103,7 @@ def universe(
 ) -> dg.Output[pd.DataFrame]:
     src = sources.sources()
     frame = load_universe(src.universe_path)
-    _require_valid("universe", frame)
-    warehouse.warehouse().replace_rows("raw_universe", frame, {})
-    meta = frame_metadata(frame, entity_col="ticker")
+    meta = _store(warehouse, "universe", frame, {}, entity_col="ticker")
     meta["sectors"] = int(frame["sector"].nunique())
     return dg.Output(frame, metadata=meta)
 
@@ -171,9 +185,14 @@ def insider_trades(
     frame = frames.coerce(pd.concat(parts, ignore_index=True), frames.INSIDER_TRADES)
     frame = frame[frame["known_date"].between(pd.Timestamp(start), pd.Timestamp(end))]
     frame = frame.reset_index(drop=True)
-    _require_valid("insider_trades", frame)
-    warehouse.warehouse().replace_rows("raw_insider_trades", frame, {"known_date": (start, end)})
-    meta = frame_metadata(frame, date_col="known_date", entity_col="ticker")
+    meta = _store(
+        warehouse,
+        "insider_trades",
+        frame,
+        {"known_date": (start, end)},
+        date_col="known_date",
+        entity_col="ticker",
+    )
     meta["open_market_purchases"] = int((frame["code"] == "P").sum())
     return dg.Output(frame, metadata=meta)
 
@@ -189,9 +208,9 @@ def prices(
     src = sources.sources()
     tickers = [*universe["ticker"], src.benchmark]
     frame = src.bars.bars(tickers, start, end)
-    _require_valid("prices", frame)
-    warehouse.warehouse().replace_rows("raw_prices", frame, {"date": (start, end)})
-    meta = frame_metadata(frame, date_col="date", entity_col="ticker")
+    meta = _store(
+        warehouse, "prices", frame, {"date": (start, end)}, date_col="date", entity_col="ticker"
+    )
     expected = len(trading_days(start, end)) * len(tickers)
     meta["coverage"] = float(len(frame) / expected) if expected else 0.0
     return dg.Output(frame, metadata=meta)
@@ -211,9 +230,14 @@ def news_sentiment(
 ) -> dg.Output[pd.DataFrame]:
     start, end = _day_range(context)
     frame = sources.sources().news.news(list(universe["ticker"]), start, end)
-    _require_valid("news_sentiment", frame)
-    warehouse.warehouse().replace_rows("raw_news_sentiment", frame, {"trading_date": (start, end)})
-    meta = frame_metadata(frame, date_col="trading_date", entity_col="ticker")
+    meta = _store(
+        warehouse,
+        "news_sentiment",
+        frame,
+        {"trading_date": (start, end)},
+        date_col="trading_date",
+        entity_col="ticker",
+    )
     meta["mean_sentiment"] = float(frame["sentiment"].mean()) if len(frame) else 0.0
     return dg.Output(frame, metadata=meta)
 
