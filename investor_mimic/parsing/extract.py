@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 import pandas as pd
 
@@ -99,7 +100,18 @@ def holdings_frame(
 def trades_frame(
     text: bytes, *, accession: str | None = None, filed_at: datetime | None = None
 ) -> pd.DataFrame:
-    """The transactions of a Form 4 (full submission or bare XML) as ``INSIDER_TRADES`` rows.
+    """The transactions of a Form 4 (full submission or bare XML) as ``INSIDER_TRADES`` rows."""
+    rows = trade_rows(text, accession=accession, filed_at=filed_at)
+    if not rows:
+        return INSIDER_TRADES.empty()
+    return coerce(pd.DataFrame(rows), INSIDER_TRADES)
+
+
+def trade_rows(
+    text: bytes, *, accession: str | None = None, filed_at: datetime | None = None
+) -> list[dict[str, Any]]:
+    """:func:`trades_frame`'s rows before typing, for callers that collect many filings
+    and type them once (typing a frame costs more than parsing a small Form 4).
 
     Owner columns describe the first reporting owner; the role flags are OR-ed across
     joint owners (any director among them makes the filing a director's).
@@ -138,9 +150,7 @@ def trades_frame(
         }
         for t in form.transactions
     ]
-    if not rows:
-        return INSIDER_TRADES.empty()
-    return coerce(pd.DataFrame(rows), INSIDER_TRADES)
+    return rows
 
 
 def _when(

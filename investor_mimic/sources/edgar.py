@@ -27,7 +27,7 @@ import pandas as pd
 from investor_mimic import frames
 from investor_mimic.calendar import edgar_business_day
 from investor_mimic.parsing.errors import FilingError
-from investor_mimic.parsing.extract import holdings_frame, trades_frame
+from investor_mimic.parsing.extract import holdings_frame, trade_rows
 from investor_mimic.sources.http import HttpNotFound, PoliteSession, RateLimiter
 
 THIRTEENF_FORMS = frozenset({"13F-HR", "13F-HR/A"})
@@ -349,14 +349,16 @@ def insider_trades(client: EdgarClient, day: date, issuers: Mapping[str, str]) -
     for entry in entries:
         if entry.form in FORM4_FORMS and entry.cik in tickers:
             wanted.setdefault(entry.accession, entry)
-    parts = []
+    rows = []
     for accession, entry in sorted(wanted.items()):
         text = client.document(entry.path)
         try:
-            parts.append(trades_frame(text, accession=accession))
+            rows.extend(trade_rows(text, accession=accession))
         except FilingError as exc:
             raise EdgarError(f"Form 4 {entry.path}: {exc}") from exc
-    trades = _concat(parts, frames.INSIDER_TRADES)
+    if not rows:
+        return frames.INSIDER_TRADES.empty()
+    trades = pd.DataFrame(rows)  # typed once for the day, not once per filing
     trades = trades[trades["issuer_cik"].isin(tickers)].copy()
     trades["ticker"] = trades["issuer_cik"].map(tickers)
     return frames.coerce(trades, frames.INSIDER_TRADES)
