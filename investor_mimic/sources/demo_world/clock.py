@@ -66,7 +66,3 @@ def thirteenf_filing_date(accepted: datetime) -> date:
     if accepted.time() > FILED_SAME_DAY_UNTIL or not edgar_business_day(accepted.date()):
         return next_edgar_day(accepted.date())
     return accepted.date()
-
-
-def days_after(d: date, n: int) -> date:
-    return d + timedelta(days=n)
