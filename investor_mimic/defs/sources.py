@@ -90,6 +90,16 @@ def _store(
     return frame_metadata(frame, date_col=date_col, entity_col=entity_col)
 
 
+def _store_days(
+    warehouse: WarehouseResource, name: str, frame: pd.DataFrame, start: date, end: date
+) -> dict[str, Any]:
+    """:func:`_store` for a daily source: replaces the run's days [start, end]."""
+    column = DAY_COLUMN[name]
+    return _store(
+        warehouse, name, frame, {column: (start, end)}, date_col=column, entity_col="ticker"
+    )
+
+
 def _day_range(context: dg.AssetExecutionContext) -> tuple[date, date]:
     keys = context.partition_key_range
     return date.fromisoformat(keys.start), date.fromisoformat(keys.end)
@@ -147,21 +157,25 @@ def thirteenf_holdings(
     return dg.Output(frame, metadata=meta)
 
 
-def _daily_asset(name: str, partition_col: str, description: str, kinds: set[str]) -> Any:
+#: The date column that places a daily source's row in its trading-day partition: the
+#: IO manager splits ranges by it and the raw table's partition rows are matched on it.
+DAY_COLUMN = {"insider_trades": "known_date", "prices": "date", "news_sentiment": "trading_date"}
+
+
+def _daily_asset(name: str, description: str, kinds: set[str]) -> Any:
     return dg.asset(
         name=name,
         group_name=GROUP,
         kinds=kinds,
         partitions_def=trading_day_partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
-        metadata={"partition_expr": partition_col},
+        metadata={"partition_expr": DAY_COLUMN[name]},
         description=description,
     )
 
 
 @_daily_asset(
     "insider_trades",
-    "known_date",
     "Form 4 transactions of universe issuers. Partition D holds the filings accepted "
     "after D-1's close and by D's close (known_date = D), so EDGAR days that are not "
     "trading days (Good Friday) and after-close filings land on the day they count for.",
@@ -185,19 +199,12 @@ def insider_trades(
     frame = frames.coerce(pd.concat(parts, ignore_index=True), frames.INSIDER_TRADES)
     frame = frame[frame["known_date"].between(pd.Timestamp(start), pd.Timestamp(end))]
     frame = frame.reset_index(drop=True)
-    meta = _store(
-        warehouse,
-        "insider_trades",
-        frame,
-        {"known_date": (start, end)},
-        date_col="known_date",
-        entity_col="ticker",
-    )
+    meta = _store_days(warehouse, "insider_trades", frame, start, end)
     meta["open_market_purchases"] = int((frame["code"] == "P").sum())
     return dg.Output(frame, metadata=meta)
 
 
-@_daily_asset("prices", "date", "Daily OHLCV bars of the universe and the benchmark.", {"pandas"})
+@_daily_asset("prices", "Daily OHLCV bars of the universe and the benchmark.", {"pandas"})
 def prices(
     context: dg.AssetExecutionContext,
     universe: pd.DataFrame,
@@ -208,9 +215,7 @@ def prices(
     src = sources.sources()
     tickers = [*universe["ticker"], src.benchmark]
     frame = src.bars.bars(tickers, start, end)
-    meta = _store(
-        warehouse, "prices", frame, {"date": (start, end)}, date_col="date", entity_col="ticker"
-    )
+    meta = _store_days(warehouse, "prices", frame, start, end)
     expected = len(trading_days(start, end)) * len(tickers)
     meta["coverage"] = float(len(frame) / expected) if expected else 0.0
     return dg.Output(frame, metadata=meta)
@@ -218,7 +223,6 @@ def prices(
 
 @_daily_asset(
     "news_sentiment",
-    "trading_date",
     "News items per ticker with relevance and sentiment; after-close items count next day.",
     {"pandas"},
 )
@@ -230,14 +234,7 @@ def news_sentiment(
 ) -> dg.Output[pd.DataFrame]:
     start, end = _day_range(context)
     frame = sources.sources().news.news(list(universe["ticker"]), start, end)
-    meta = _store(
-        warehouse,
-        "news_sentiment",
-        frame,
-        {"trading_date": (start, end)},
-        date_col="trading_date",
-        entity_col="ticker",
-    )
+    meta = _store_days(warehouse, "news_sentiment", frame, start, end)
     meta["mean_sentiment"] = float(frame["sentiment"].mean()) if len(frame) else 0.0
     return dg.Output(frame, metadata=meta)
 
