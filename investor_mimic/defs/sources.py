@@ -197,7 +197,9 @@ def insider_trades(
         if (i + 1) % 100 == 0:
             context.log.info(f"insider_trades: {i + 1}/{len(days)} EDGAR days read")
     frame = frames.coerce(pd.concat(parts, ignore_index=True), frames.INSIDER_TRADES)
-    frame = frame[frame["known_date"].between(pd.Timestamp(start), pd.Timestamp(end))]
+    frame = frame[
+        frame[DAY_COLUMN["insider_trades"]].between(pd.Timestamp(start), pd.Timestamp(end))
+    ]
     frame = frame.reset_index(drop=True)
     meta = _store_days(warehouse, "insider_trades", frame, start, end)
     meta["open_market_purchases"] = int((frame["code"] == "P").sum())
