@@ -28,7 +28,7 @@ test-all: install
 
 ## Dagster UI (webserver + daemon) on the demo world at http://127.0.0.1:3000
 ui: install
-	$(PY) -c "from pathlib import Path; from investor_mimic.instance import prepare_home; prepare_home(Path('$(DAGSTER_HOME)'))"
+	$(PY) -c "from pathlib import Path; from investor_mimic.defs.instance import prepare_home; prepare_home(Path('$(DAGSTER_HOME)'))"
 	$(VENV)/bin/dagster dev -m investor_mimic.definitions -h 127.0.0.1 -p 3000
 
 lint: install

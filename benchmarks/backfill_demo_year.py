@@ -5,7 +5,7 @@ the world itself is reused (``ensure_world`` under the bench data dir's ``worlds
 The year is the world's last full calendar year. 12-1 momentum needs 252 trading days of
 prices before the year's first factor date, and the 13F factors need the portfolios
 filed before it, so a **warm-up** runs first and is reported apart from the year:
-the daily sources over the ``investor_mimic.demo.WARMUP_DAYS`` trading days before the
+the daily sources over the ``investor_mimic.demo.runner.WARMUP_DAYS`` trading days before the
 year (one single-run backfill) and the 13F partitions of the quarters ending in that
 window. The **year** is: universe, the 13F (quarter x filer) partitions of the quarters
 ending in the year, the daily sources as one single-run backfill over the year, the SQL
@@ -101,9 +101,9 @@ def _configure(run_dir: Path, size: str, seed: int) -> None:
 
 def make_plan(manifest: Any) -> Plan:
     """The last full calendar year of the world, with a warm-up of WARMUP_DAYS before it."""
-    from investor_mimic.calendar import trading_days
-    from investor_mimic.demo import WARMUP_DAYS
-    from investor_mimic.partitions import quarter_partitions
+    from investor_mimic.core.calendar import trading_days
+    from investor_mimic.defs.partitions import quarter_partitions
+    from investor_mimic.demo.runner import WARMUP_DAYS
 
     days = trading_days(manifest.start, manifest.end)
     end = manifest.end
@@ -137,8 +137,8 @@ class Bench:
         import dagster as dg
 
         from investor_mimic.definitions import build_definitions
+        from investor_mimic.defs.instance import prepare_home
         from investor_mimic.defs.resources import build_resources
-        from investor_mimic.instance import prepare_home
 
         prepare_home(run_dir / "dagster_home", postgres=False)
         self.instance = dg.DagsterInstance.get()
@@ -149,7 +149,7 @@ class Bench:
 
     # -- Dagster ---------------------------------------------------------------------
     def run(self, stage: StageResult, job: str, **kwargs: Any) -> None:
-        from investor_mimic.demo import QUIET
+        from investor_mimic.demo.runner import QUIET
 
         with stopwatch() as sw:
             result = self.defs.resolve_job_def(job).execute_in_process(
@@ -221,11 +221,11 @@ class Bench:
 def run_stages(bench: Bench, plan: Plan) -> None:
     import dagster as dg
 
-    from investor_mimic import sql_models as sm
-    from investor_mimic.calendar import trading_days
-    from investor_mimic.defs.sql_models import PROJECT_DIR
-    from investor_mimic.demo import RANGE_END, RANGE_START
-    from investor_mimic.partitions import FILERS
+    from investor_mimic import sql as sm
+    from investor_mimic.core.calendar import trading_days
+    from investor_mimic.defs.partitions import FILERS
+    from investor_mimic.defs.sql.assets import PROJECT_DIR
+    from investor_mimic.demo.runner import RANGE_END, RANGE_START
 
     def stage(name: str, in_year: bool) -> StageResult:
         result = StageResult(name, in_year)
@@ -366,8 +366,8 @@ def main() -> int:
     run_dir = _fresh_run_dir(root, args.size, args.seed)
     _configure(run_dir, args.size, args.seed)
 
+    from investor_mimic.demo import ensure_world
     from investor_mimic.settings import get_settings
-    from investor_mimic.sources.demo_world import ensure_world
 
     print(
         f"backfill_demo_year: one year of the whole graph on the {args.size} world through Dagster"

@@ -46,8 +46,11 @@ from _common import (
     stopwatch,
 )
 
-from investor_mimic import sql_models as sm
-from investor_mimic.calendar import trading_days
+from investor_mimic import sql as sm
+from investor_mimic.core.calendar import trading_days
+from investor_mimic.core.warehouse import Warehouse
+from investor_mimic.demo import WorldManifest, ensure_world
+from investor_mimic.demo.spec import WorldSize
 from investor_mimic.factors import (
     FactorInputs,
     compute_factor_panel,
@@ -57,10 +60,7 @@ from investor_mimic.factors import (
     price,
     thirteenf,
 )
-from investor_mimic.sources.demo_world import WorldManifest, ensure_world
-from investor_mimic.sources.demo_world.spec import WorldSize
 from investor_mimic.sources.universe import load_universe
-from investor_mimic.warehouse import Warehouse
 
 TARGET_SECONDS = 10.0
 SIZE: WorldSize = "large"

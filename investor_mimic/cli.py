@@ -27,7 +27,7 @@ def _cmd_filing_show(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from investor_mimic.demo import run_demo
+    from investor_mimic.demo.runner import run_demo
 
     return run_demo(size=args.size, seed=args.seed, null=args.null, as_json=args.json)
 

@@ -6,9 +6,11 @@ import dagster as dg
 
 # Modules, not their Definitions objects: Dagster's module loader (``dagster dev -m``,
 # ``dagster definitions validate -m``) refuses a module holding more than one at top level.
-from investor_mimic.defs import factors, scoring, sources
+from investor_mimic.defs.factors import assets as factors
 from investor_mimic.defs.resources import build_resources
-from investor_mimic.defs.sql_models import sql_model_defs
+from investor_mimic.defs.scoring import assets as scoring
+from investor_mimic.defs.sources import assets as sources
+from investor_mimic.defs.sql.assets import sql_model_defs
 
 
 def build_definitions() -> dg.Definitions:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("IM_SHARED_DIR", REPO.parent / "shared"))
+from investor_mimic_tests.helpers.paths import SHARED
+
 PG_ADMIN_URL = os.environ.get(
     "IM_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 )
@@ -31,7 +31,7 @@ def edgar_fixtures() -> Path:
 @pytest.fixture(scope="session")
 def tiny_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny demo world (seed 3) generated once per test session; returns its folder."""
-    from investor_mimic.sources.demo_world import generate_world
+    from investor_mimic.demo import generate_world
 
     root = tmp_path_factory.mktemp("world") / "tiny-3"
     generate_world(root, size="tiny", seed=3)

@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from investor_mimic_tests.helpers.paths import REPO
+
 FULL_13F = "13F-HR_0001894188-23-000007_full-submission.txt"
 
 

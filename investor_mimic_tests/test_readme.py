@@ -3,7 +3,7 @@
 import re
 
 from investor_mimic.settings import Settings, settings_table
-from investor_mimic_tests.conftest import REPO
+from investor_mimic_tests.helpers.paths import REPO
 
 
 def test_readme_settings_table_matches_the_settings_model() -> None:

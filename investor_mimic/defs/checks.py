@@ -1,4 +1,4 @@
-"""One way to turn a :mod:`investor_mimic.quality` rule into a blocking asset check."""
+"""One way to turn a :mod:`investor_mimic.core.quality` rule into a blocking asset check."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
-from investor_mimic.quality import Report
+from investor_mimic.core.quality import Report
 
 
 def quality_check(

@@ -12,8 +12,8 @@ from typing import Any
 
 import dagster as dg
 
+from investor_mimic.core.warehouse import Warehouse
 from investor_mimic.settings import Settings, get_settings
-from investor_mimic.warehouse import Warehouse
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -36,7 +36,7 @@ class ResearchConfig(dg.ConfigurableResource):
 
 def build_resources(settings: Settings | None = None) -> dict[str, Any]:
     """Resources for this environment: local files/SQLite, or S3/PostgreSQL."""
-    from investor_mimic.defs.sources_resource import SourcesResource
+    from investor_mimic.defs.sources.resource import SourcesResource
 
     settings = settings or get_settings()
     return {

@@ -8,11 +8,11 @@ they are coerced to the contracts below.
 
 The three SQL-model contracts (13F weights and changes, insider open-market trades) are
 declared here because the factors are their only reader; the others are subsets of the
-contracts in :mod:`investor_mimic.frames`.
+contracts in :mod:`investor_mimic.core.frames`.
 
 Point-in-time columns: ``version_date`` (13F), ``known_date`` (Form 4) and
 ``trading_date`` (news) are the first trading day a row may be used, already shifted
-upstream with :func:`investor_mimic.calendar.effective_trading_day`.
+upstream with :func:`investor_mimic.core.calendar.effective_trading_day`.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from investor_mimic import frames
-from investor_mimic.frames import FrameSpec
+from investor_mimic.core import frames
+from investor_mimic.core.frames import FrameSpec
 
 _THIRTEENF_KEY = ("filer_cik", "period_of_report", "version_date", "ticker")
 

@@ -6,7 +6,7 @@ Conventions:
   ``version_date`` / ``known_date`` / ``trading_date`` is on or before D; it is known at
   D's close, so trades built from it go to D+1's open. Tested by perturbing every input
   after D.
-* **Calendar.** Factor windows count NYSE trading days (:mod:`investor_mimic.calendar`),
+* **Calendar.** Factor windows count NYSE trading days (:mod:`investor_mimic.core.calendar`),
   from the first price bar (or news item, or requested date) to the last requested date.
   The row for D does not depend on which other dates were requested.
 * **Coverage.** Every universe ticker gets a row for every requested date. A factor is
@@ -24,8 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from investor_mimic import frames
-from investor_mimic.calendar import trading_days
+from investor_mimic.core import frames
+from investor_mimic.core.calendar import trading_days
 from investor_mimic.factors import insider, news, price, thirteenf
 from investor_mimic.factors.inputs import FactorInputs
 from investor_mimic.factors.normalise import normalise

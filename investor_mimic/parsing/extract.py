@@ -1,8 +1,8 @@
 """Filings to contract frames: the API the EDGAR source layer calls.
 
 Why here: the source layer fetches bytes; this module turns one submission into rows of
-:data:`~investor_mimic.frames.THIRTEENF_HOLDINGS` or
-:data:`~investor_mimic.frames.INSIDER_TRADES`, stamping each with the point-in-time
+:data:`~investor_mimic.core.frames.THIRTEENF_HOLDINGS` or
+:data:`~investor_mimic.core.frames.INSIDER_TRADES`, stamping each with the point-in-time
 ``known_date = effective_trading_day(filed_at)``. Arguments passed explicitly win over
 the submission header (the source may know them from the EDGAR index); without a
 ``filed_at`` from either, a filing cannot be placed in time and is an error.
@@ -16,8 +16,8 @@ from typing import Any
 
 import pandas as pd
 
-from investor_mimic.calendar import effective_trading_day
-from investor_mimic.frames import INSIDER_TRADES, THIRTEENF_HOLDINGS, coerce
+from investor_mimic.core.calendar import effective_trading_day
+from investor_mimic.core.frames import INSIDER_TRADES, THIRTEENF_HOLDINGS, coerce
 from investor_mimic.parsing.errors import FilingError
 from investor_mimic.parsing.form4 import read_form4
 from investor_mimic.parsing.submission import Submission, split_submission

@@ -23,7 +23,7 @@ from alpaca.data.requests import StockBarsRequest
 from alpaca.data.timeframe import TimeFrame
 from pydantic import SecretStr
 
-from investor_mimic import frames
+from investor_mimic.core import frames
 
 EASTERN = ZoneInfo("America/New_York")
 

@@ -22,8 +22,8 @@ from typing import Any
 import pandas as pd
 from pydantic import SecretStr
 
-from investor_mimic import frames
-from investor_mimic.calendar import MARKET_CLOSE, effective_trading_days, previous_trading_day
+from investor_mimic.core import frames
+from investor_mimic.core.calendar import MARKET_CLOSE, effective_trading_days, previous_trading_day
 from investor_mimic.sources.http import PoliteSession, RateLimiter
 
 THROTTLE_KEYS = ("Note", "Information")

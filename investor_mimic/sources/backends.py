@@ -17,10 +17,10 @@ from typing import Protocol
 
 import pandas as pd
 
+from investor_mimic.demo.manifest import load_manifest
 from investor_mimic.settings import Settings
 from investor_mimic.sources.alpaca_bars import AlpacaBars, DemoBars
 from investor_mimic.sources.alpha_vantage import AlphaVantageNews, DemoNews
-from investor_mimic.sources.demo_world.manifest import load_manifest
 from investor_mimic.sources.edgar import (
     EdgarClient,
     EdgarTransport,

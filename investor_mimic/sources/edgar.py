@@ -24,8 +24,8 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from investor_mimic import frames
-from investor_mimic.calendar import edgar_business_day
+from investor_mimic.core import frames
+from investor_mimic.core.calendar import edgar_business_day
 from investor_mimic.parsing.errors import FilingError
 from investor_mimic.parsing.extract import holdings_frame, trade_rows
 from investor_mimic.sources.http import HttpNotFound, PoliteSession, RateLimiter

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from investor_mimic import frames
+from investor_mimic.core import frames
 
 _CUSIP_CHARS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ*@#"
 

@@ -1,0 +1,196 @@
+"""Data-quality rules: pure functions from a frame to a list of problems.
+
+Why one module: the source assets refuse to write a partition whose problems are fatal
+(so bad input never reaches the warehouse or a trade), and the asset checks report the
+same rules in the UI. One definition of "bad" serves both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from investor_mimic.core.frames import FrameSpec, schema_problems
+
+#: Plausible range of a US share price; outside it the 13F value-unit decision is suspect.
+PRICE_PER_SHARE_RANGE = (0.05, 20_000.0)
+
+
+@dataclass
+class Report:
+    """Problems found by one rule, with counts and a small sample for the UI."""
+
+    problems: list[str] = field(default_factory=list)
+    metadata: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return not self.problems
+
+
+def schema(frame: pd.DataFrame, spec: FrameSpec) -> Report:
+    return Report(schema_problems(frame, spec), {"columns": len(frame.columns)})
+
+
+def duplicate_keys(frame: pd.DataFrame, key: tuple[str, ...]) -> Report:
+    dup = frame.duplicated(list(key), keep=False)
+    report = Report(metadata={"duplicate_rows": int(dup.sum())})
+    if dup.any():
+        sample = frame.loc[dup, list(key)].head(5).astype(str).to_dict("records")
+        report.problems.append(f"{int(dup.sum())} rows share a key {key}: {sample}")
+    return report
+
+
+def price_ranges(prices: pd.DataFrame) -> Report:
+    """Prices > 0, low <= open/close <= high, volume >= 0, all finite."""
+    cols = ["open", "high", "low", "close", "volume"]
+    values = prices[cols].to_numpy(dtype=float)
+    rules = {
+        "non-finite values": ~np.isfinite(values).all(axis=1),
+        "non-positive prices": (prices[["open", "high", "low", "close"]] <= 0)
+        .any(axis=1)
+        .to_numpy(),
+        "low above open/close": (
+            (prices["low"] > prices[["open", "close"]].min(axis=1)).to_numpy()
+        ),
+        "high below open/close": (
+            (prices["high"] < prices[["open", "close"]].max(axis=1)).to_numpy()
+        ),
+        "negative volume": (prices["volume"] < 0).to_numpy(),
+    }
+    return _rules_report(prices, rules)
+
+
+def news_ranges(news: pd.DataFrame) -> Report:
+    """Sentiment in [-1, 1], relevance in [0, 1], nothing published after its day's close."""
+    rules = {
+        "sentiment outside [-1, 1]": ~news["sentiment"].between(-1, 1).to_numpy(),
+        "relevance outside [0, 1]": ~news["relevance"].between(0, 1).to_numpy(),
+        "published after its trading date's close": (
+            news["published_at"].dt.normalize() > news["trading_date"]
+        ).to_numpy(),
+    }
+    return _rules_report(news, rules)
+
+
+def insider_ranges(trades: pd.DataFrame) -> Report:
+    """Shares and prices >= 0, one-letter codes, A/D flags, known no earlier than filed."""
+    price = trades["price"]
+    rules = {
+        "negative shares": (trades["shares"] < 0).to_numpy(),
+        "negative price": (price.notna() & (price < 0)).to_numpy(),
+        "code not a letter": ~trades["code"].astype(str).str.fullmatch(r"[A-Z]").to_numpy(),
+        "acquired_disposed not A/D": ~trades["acquired_disposed"].isin(["A", "D"]).to_numpy(),
+        "known before filed": (trades["known_date"] < trades["filed_at"].dt.normalize()).to_numpy(),
+    }
+    return _rules_report(trades, rules)
+
+
+def holdings_ranges(holdings: pd.DataFrame) -> Report:
+    """Values and shares >= 0, SH/PRN, Put/Call or none, known no earlier than filed."""
+    rules = {
+        "negative value": (holdings["value_usd"] < 0).to_numpy(),
+        "negative shares": (holdings["shares"] < 0).to_numpy(),
+        "share_type not SH/PRN": ~holdings["share_type"].isin(["SH", "PRN"]).to_numpy(),
+        "put_call not Put/Call": ~(
+            holdings["put_call"].isna() | holdings["put_call"].isin(["Put", "Call"])
+        ).to_numpy(),
+        "known before filed": (
+            holdings["known_date"] < holdings["filed_at"].dt.normalize()
+        ).to_numpy(),
+    }
+    return _rules_report(holdings, rules)
+
+
+def cover_totals(holdings: pd.DataFrame, tolerance_usd: float = 1_000.0) -> Report:
+    """Each filing's parsed row count and summed value equal its cover page totals.
+
+    The tolerance allows for the cover rounding a dollar total to thousands.
+    """
+    report = Report()
+    if holdings.empty:
+        return report
+    per = holdings.groupby("accession").agg(
+        rows=("line", "size"),
+        value=("value_usd", "sum"),
+        entry_total=("cover_entry_total", "first"),
+        value_total=("cover_value_total_usd", "first"),
+    )
+    bad_rows = per[per["rows"] != per["entry_total"]]
+    stated = per["value_total"].notna()
+    tol = np.maximum(tolerance_usd, 1e-6 * per["value_total"].abs())
+    bad_value = per[stated & ((per["value"] - per["value_total"]).abs() > tol)]
+    for acc, row in bad_rows.iterrows():
+        report.problems.append(
+            f"{acc}: {int(row['rows'])} rows parsed, cover says {int(row['entry_total'])}"
+        )
+    for acc, row in bad_value.iterrows():
+        report.problems.append(
+            f"{acc}: parsed value ${row['value']:,.0f}, cover says ${row['value_total']:,.0f}"
+        )
+    report.metadata = {"filings": len(per), "mismatched": len(bad_rows) + len(bad_value)}
+    return report
+
+
+def value_units(holdings: pd.DataFrame) -> Report:
+    """The thousands/dollars decision yields plausible prices per share (median per filing)."""
+    report = Report()
+    sh = holdings[
+        (holdings["share_type"] == "SH") & (holdings["shares"] > 0) & holdings["put_call"].isna()
+    ]
+    if sh.empty:
+        return report
+    implied = (sh["value_usd"] / sh["shares"]).groupby(sh["accession"]).median()
+    multipliers = sh.groupby("accession")["value_multiplier"].first()
+    lo, hi = PRICE_PER_SHARE_RANGE
+    for acc, price in zip(implied.index, implied.to_numpy(), strict=True):
+        if not lo <= price <= hi:
+            report.problems.append(
+                f"{acc}: value x{multipliers[acc]} implies a median ${price:,.4f} per share"
+            )
+    report.metadata = {
+        "filings": len(implied),
+        "in_thousands": int((multipliers == 1000).sum()),
+        "in_dollars": int((multipliers == 1).sum()),
+        "median_price_per_share": float(implied.median()),
+    }
+    return report
+
+
+def _rules_report(frame: pd.DataFrame, rules: dict[str, np.ndarray]) -> Report:
+    report = Report(metadata={"rows": len(frame)})
+    for name, mask in rules.items():
+        n = int(np.asarray(mask).sum())
+        report.metadata[name] = n
+        if n:
+            report.problems.append(f"{n} rows with {name}")
+    return report
+
+
+def stale_entities(
+    frame: pd.DataFrame, date_col: str, entity_col: str, max_gap_days: int
+) -> Report:
+    """Entities whose latest row lags the frame's latest date by more than ``max_gap_days``.
+
+    Why: a feed that silently stops updating some tickers still returns a plausible frame;
+    factors would then carry stale prices forward as if they were today's.
+    """
+    report = Report()
+    if frame.empty:
+        return report
+    latest = pd.to_datetime(frame.groupby(entity_col)[date_col].max())
+    newest = latest.max()
+    lag = np.busday_count(
+        latest.to_numpy().astype("datetime64[D]"), np.datetime64(newest.date(), "D")
+    )
+    stale = latest[lag > max_gap_days]
+    report.metadata = {"entities": len(latest), "stale": len(stale), "newest": str(newest.date())}
+    if len(stale):
+        sample = {k: str(v.date()) for k, v in stale.head(5).items()}
+        report.problems.append(
+            f"{len(stale)} {entity_col}s have no row in the last {max_gap_days} business days: "
+            f"{sample}"
+        )
+    return report

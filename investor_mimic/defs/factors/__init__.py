@@ -1,0 +1,1 @@
+"""Dagster wiring of the factor panel and its coverage checks."""

@@ -1,0 +1,1 @@
+"""Dagster wiring of the research chain: weights, composite score, evaluation."""

@@ -1,0 +1,226 @@
+"""Walk-forward factor weights, the composite score, and factor evaluation.
+
+``factor_weights`` holds the whole weight schedule (one row per refit date and factor);
+a refit at R uses only rows whose forward-return window closed before R, so
+re-materializing it on a schedule never changes the weights of past days.
+``composite_score`` at D uses the latest weights with ``refit_date <= D``.
+``factor_evaluation`` is retrospective reporting (it reads realised forward returns) and
+feeds nothing that trades.
+"""
+
+from dataclasses import asdict
+from datetime import date
+from typing import Any
+
+import dagster as dg
+import numpy as np
+import pandas as pd
+
+from investor_mimic.core import frames
+from investor_mimic.core.calendar import trading_days
+from investor_mimic.defs.metadata import frame_metadata
+from investor_mimic.defs.partitions import trading_day_partitions, trading_day_schedule
+from investor_mimic.defs.resources import ResearchConfig, WarehouseResource
+from investor_mimic.defs.sources.resource import SourcesResource
+from investor_mimic.research.chain import evaluate_out_of_sample, targets_for, weight_schedule
+from investor_mimic.research.composite import composite_scores
+from investor_mimic.research.evaluation import Evaluation
+from investor_mimic.research.plots import (
+    cumulative_ic_png,
+    markdown_image,
+    quantile_returns_png,
+    weights_png,
+)
+
+GROUP = "scoring"
+
+
+@dg.asset(
+    group_name=GROUP,
+    kinds={"sklearn"},
+    ins={"factor_panel": dg.AssetIn()},
+    deps=[dg.AssetKey("prices")],
+    description="Walk-forward factor weights: refit monthly on purged, embargoed history.",
+)
+def factor_weights(
+    context: dg.AssetExecutionContext,
+    factor_panel: pd.DataFrame,
+    warehouse: WarehouseResource,
+    sources: SourcesResource,
+    research: ResearchConfig,
+) -> dg.Output[pd.DataFrame]:
+    targets = targets_for(
+        warehouse.warehouse(), factor_panel, research.horizon_days, sources.sources().benchmark
+    )
+    weights = weight_schedule(
+        factor_panel,
+        targets,
+        research.fit_method,  # type: ignore[arg-type]
+        research.horizon_days,
+    )
+    context.log.info(
+        f"factor_weights: {weights['refit_date'].nunique()} refits, method={research.fit_method}"
+    )
+    latest = weights[weights["refit_date"] == weights["refit_date"].max()]
+    meta = frame_metadata(weights, date_col="refit_date")
+    meta["latest_weights"] = dg.MetadataValue.md(
+        latest[["factor", "weight", "n_train"]].to_markdown(index=False, floatfmt=".3f")
+    )
+    meta["weights_over_time"] = dg.MetadataValue.md(markdown_image(weights_png(weights), "weights"))
+    return dg.Output(weights, metadata=meta)
+
+
+@dg.asset_check(
+    asset=factor_weights,
+    blocking=True,
+    description="Weights are finite, >= 0 and sum to 1 per refit.",
+)
+def weights_valid(factor_weights: pd.DataFrame) -> dg.AssetCheckResult:
+    w = factor_weights
+    sums = w.groupby("refit_date")["weight"].sum()
+    bad_sum = int((~np.isclose(sums, 1.0, atol=1e-9)).sum())
+    negative = int((w["weight"] < 0).sum())
+    non_finite = int((~np.isfinite(w["weight"])).sum())
+    return dg.AssetCheckResult(
+        passed=bool(len(w)) and bad_sum == 0 and negative == 0 and non_finite == 0,
+        metadata={
+            "refits": len(sums),
+            "sum_not_1": bad_sum,
+            "negative": negative,
+            "non_finite": non_finite,
+        },
+    )
+
+
+@dg.asset(
+    group_name=GROUP,
+    kinds={"pandas"},
+    partitions_def=trading_day_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    metadata={"partition_expr": "date"},
+    description="Composite score per day and ticker: the factor panel weighted by the latest "
+    "weights fitted before that day. Rank 1 is the most attractive.",
+)
+def composite_score(
+    context: dg.AssetExecutionContext, factor_panel: pd.DataFrame, factor_weights: pd.DataFrame
+) -> dg.Output[pd.DataFrame]:
+    scores = composite_scores(factor_panel, factor_weights)
+    keys = context.partition_key_range
+    missing = set(trading_days(date.fromisoformat(keys.start), date.fromisoformat(keys.end))) - set(
+        scores["date"]
+    )
+    if missing:
+        context.log.warning(f"composite_score: no weights fitted yet for {len(missing)} day(s)")
+    return dg.Output(scores, metadata=frame_metadata(scores, date_col="date", entity_col="ticker"))
+
+
+@dg.asset_check(
+    asset=composite_score,
+    blocking=True,
+    partitions_def=trading_day_partitions,
+    description="Every score finite, every day of the run scored, ranks complete.",
+)
+def composite_score_valid(composite_score: pd.DataFrame) -> dg.AssetCheckResult:
+    s = composite_score
+    non_finite = int((~np.isfinite(s["score"].to_numpy(dtype=float))).sum())
+    problems = frames.schema_problems(s, frames.COMPOSITE_SCORE)
+    dup = int(s.duplicated(["date", "ticker"]).sum())
+    return dg.AssetCheckResult(
+        passed=len(s) > 0 and non_finite == 0 and dup == 0 and not problems,
+        metadata={"rows": len(s), "non_finite": non_finite, "duplicates": dup},
+        description="; ".join(problems) or ("no scores" if not len(s) else "ok"),
+    )
+
+
+@dg.asset(
+    group_name=GROUP,
+    kinds={"matplotlib"},
+    ins={
+        "factor_panel": dg.AssetIn(),
+        "composite_score": dg.AssetIn(),
+        "factor_weights": dg.AssetIn(),
+    },
+    deps=[dg.AssetKey("prices")],
+    description="Out-of-sample evaluation (dates on or after the first refit) of each factor "
+    "and the composite: IC, rank IC, ICIR, Newey-West t-stat, quantile returns, "
+    "top-minus-bottom spread, turnover and coverage.",
+)
+def factor_evaluation(
+    context: dg.AssetExecutionContext,
+    factor_panel: pd.DataFrame,
+    composite_score: pd.DataFrame,
+    factor_weights: pd.DataFrame,
+    warehouse: WarehouseResource,
+    sources: SourcesResource,
+    research: ResearchConfig,
+) -> dg.Output[pd.DataFrame]:
+    horizon = research.horizon_days
+    targets = targets_for(warehouse.warehouse(), factor_panel, horizon, sources.sources().benchmark)
+    result, oos = evaluate_out_of_sample(
+        factor_panel, composite_score, factor_weights, targets, horizon
+    )
+    table = evaluation_table(result)
+    context.log.info(
+        f"composite OOS rank IC {oos.rank_ic_mean:.4f} "
+        f"(t={oos.rank_ic_tstat:.2f}, {oos.n_dates} dates)"
+    )
+    meta: dict[str, Any] = {
+        "summary": dg.MetadataValue.md(table.to_markdown(index=False, floatfmt=".4f")),
+        "cumulative_rank_ic": dg.MetadataValue.md(
+            markdown_image(cumulative_ic_png(result.daily_rank_ic), "cumulative rank IC")
+        ),
+        "quantile_returns": dg.MetadataValue.md(
+            markdown_image(quantile_returns_png(result.quantile_table()), "quantile returns")
+        ),
+        **oos.metadata(),
+        "dagster/row_count": len(table),
+    }
+    return dg.Output(table, metadata=meta)
+
+
+def evaluation_table(result: Evaluation) -> pd.DataFrame:
+    """One row per signal: every scalar metric plus the quantile mean forward returns."""
+    rows = []
+    for signal in result.signals.values():
+        row = {k: v for k, v in asdict(signal).items() if k != "quantile_returns"}
+        row |= {f"q{i}": v for i, v in enumerate(signal.quantile_returns, 1)}
+        rows.append(row)
+    return pd.DataFrame(rows).rename(columns={"name": "signal"})
+
+
+refit_job = dg.define_asset_job("refit_job", selection=dg.AssetSelection.assets(factor_weights))
+composite_job = dg.define_asset_job(
+    "composite_job",
+    selection=dg.AssetSelection.assets(composite_score),
+    partitions_def=trading_day_partitions,
+)
+evaluation_job = dg.define_asset_job(
+    "evaluation_job", selection=dg.AssetSelection.assets(factor_evaluation)
+)
+
+daily_scoring_job = dg.define_asset_job(
+    "daily_scoring_job",
+    selection=dg.AssetSelection.keys("factor_panel") | dg.AssetSelection.assets(composite_score),
+    partitions_def=trading_day_partitions,
+)
+daily_scoring_schedule = trading_day_schedule(
+    daily_scoring_job,
+    19,
+    10,
+    "After the SQL models: the day's factor panel and composite score (weights as fitted).",
+)
+
+monthly_refit_schedule = dg.ScheduleDefinition(
+    name="monthly_refit_schedule",
+    job=refit_job,
+    cron_schedule="0 7 1 * *",
+    execution_timezone="America/New_York",
+    description="Refit the walk-forward weights at the start of each month (before the open).",
+)
+
+scoring_defs = dg.Definitions(
+    assets=[factor_weights, composite_score, factor_evaluation],
+    asset_checks=[weights_valid, composite_score_valid],
+    jobs=[refit_job, composite_job, evaluation_job, daily_scoring_job],
+    schedules=[monthly_refit_schedule, daily_scoring_schedule],
+)

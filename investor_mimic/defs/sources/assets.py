@@ -1,0 +1,338 @@
+"""Source assets: the universe, 13F holdings, insider trades, prices and news sentiment.
+
+Each asset fetches through the configured backend (demo world or real service), refuses
+to write a partition whose data breaks a fatal quality rule (nothing is written, the run
+fails with the reasons), loads the rows into the warehouse's ``raw_<asset>`` table for
+the SQL models, and returns the frame for Parquet storage. The same rules run again as
+blocking asset checks, so the UI shows them per partition.
+"""
+
+from collections.abc import Callable
+from datetime import date
+from functools import partial
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+
+from investor_mimic.core import frames, quality
+from investor_mimic.core.calendar import previous_trading_day, trading_days
+from investor_mimic.defs.checks import quality_check
+from investor_mimic.defs.metadata import frame_metadata
+from investor_mimic.defs.partitions import (
+    FILERS,
+    filer_partitions,
+    thirteenf_partitions,
+    trading_day_partitions,
+    trading_day_schedule,
+)
+from investor_mimic.defs.resources import WarehouseResource
+from investor_mimic.defs.sources.resource import SourcesResource
+from investor_mimic.settings import get_settings
+from investor_mimic.sources import edgar
+from investor_mimic.sources.universe import load_universe
+
+GROUP = "sources"
+
+
+Rule = Callable[[pd.DataFrame], quality.Report]
+
+#: The fatal rules of each source beyond schema and unique keys: applied before writing
+#: (:func:`_require_valid`) and again as blocking asset checks (:func:`_checks`).
+RULES: dict[str, tuple[frames.FrameSpec, dict[str, Rule]]] = {
+    "universe": (frames.UNIVERSE, {}),
+    "thirteenf_holdings": (
+        frames.THIRTEENF_HOLDINGS,
+        {
+            "value_ranges": quality.holdings_ranges,
+            "cover_totals": quality.cover_totals,
+            "value_units": quality.value_units,
+        },
+    ),
+    "insider_trades": (frames.INSIDER_TRADES, {"value_ranges": quality.insider_ranges}),
+    "prices": (frames.PRICES, {"value_ranges": quality.price_ranges}),
+    "news_sentiment": (frames.NEWS_SENTIMENT, {"value_ranges": quality.news_ranges}),
+}
+
+
+def _rules(name: str) -> dict[str, Rule]:
+    spec, extra = RULES[name]
+    return {
+        "schema": partial(quality.schema, spec=spec),
+        "unique_keys": partial(quality.duplicate_keys, key=spec.key),
+        **extra,
+    }
+
+
+def _require_valid(name: str, frame: pd.DataFrame) -> None:
+    """Fail the step, writing nothing, when any fatal rule of source ``name`` is broken."""
+    problems = [p for rule in _rules(name).values() for p in rule(frame).problems]
+    if problems:
+        raise dg.Failure(
+            description=f"refusing to write {len(problems)} problem(s): {problems[0]}",
+            metadata={"problems": dg.MetadataValue.md("\n".join(f"- {p}" for p in problems[:20]))},
+        )
+
+
+def _store(
+    warehouse: WarehouseResource,
+    name: str,
+    frame: pd.DataFrame,
+    match: dict[str, Any],
+    *,
+    date_col: str | None = None,
+    entity_col: str | None = None,
+) -> dict[str, Any]:
+    """Validate (writing nothing on a fatal rule), replace the partition's rows of
+    ``raw_<name>``, and return the materialization metadata."""
+    _require_valid(name, frame)
+    warehouse.warehouse().replace_rows(f"raw_{name}", frame, match)
+    return frame_metadata(frame, date_col=date_col, entity_col=entity_col)
+
+
+def _store_days(
+    warehouse: WarehouseResource, name: str, frame: pd.DataFrame, start: date, end: date
+) -> dict[str, Any]:
+    """:func:`_store` for a daily source: replaces the run's days [start, end]."""
+    column = DAY_COLUMN[name]
+    return _store(
+        warehouse, name, frame, {column: (start, end)}, date_col=column, entity_col="ticker"
+    )
+
+
+def _day_range(context: dg.AssetExecutionContext) -> tuple[date, date]:
+    keys = context.partition_key_range
+    return date.fromisoformat(keys.start), date.fromisoformat(keys.end)
+
+
+@dg.asset(
+    group_name=GROUP, kinds={"csv"}, description="The security master: ticker, CIK, CUSIP, sector."
+)
+def universe(
+    context: dg.AssetExecutionContext, sources: SourcesResource, warehouse: WarehouseResource
+) -> dg.Output[pd.DataFrame]:
+    src = sources.sources()
+    frame = load_universe(src.universe_path)
+    meta = _store(warehouse, "universe", frame, {}, entity_col="ticker")
+    meta["sectors"] = int(frame["sector"].nunique())
+    return dg.Output(frame, metadata=meta)
+
+
+@dg.asset(
+    group_name=GROUP,
+    kinds={"sec"},
+    partitions_def=thirteenf_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    metadata={"partition_expr": {"filer": "filer_cik", "quarter": "period_of_report"}},
+    description="13F-HR holdings of one filer for one report quarter, every version "
+    "(original and amendments), values in dollars, each row known from its acceptance. "
+    "A run over many (quarter, filer) partitions validates all of them before writing any.",
+)
+def thirteenf_holdings(
+    context: dg.AssetExecutionContext,
+    universe: pd.DataFrame,
+    sources: SourcesResource,
+    warehouse: WarehouseResource,
+) -> dg.Output[pd.DataFrame]:
+    client = sources.sources().edgar
+    cusip_map = dict(zip(universe["cusip"], universe["ticker"], strict=True))
+    parts: dict[tuple[str, date], pd.DataFrame] = {}
+    for i, key in enumerate(context.partition_keys):
+        dims = thirteenf_partitions.get_partition_key_from_str(key).keys_by_dimension
+        filer, period = dims["filer"], date.fromisoformat(dims["quarter"])
+        parts[(filer, period)] = edgar.thirteenf_holdings(client, filer, period, cusip_map)
+        if (i + 1) % 25 == 0:
+            context.log.info(f"thirteenf_holdings: {i + 1}/{len(context.partition_keys)} fetched")
+    frame = frames.coerce(pd.concat(parts.values(), ignore_index=True), frames.THIRTEENF_HOLDINGS)
+    _require_valid("thirteenf_holdings", frame)
+    wh = warehouse.warehouse()
+    for (filer, period), part in parts.items():
+        wh.replace_rows(
+            "raw_thirteenf_holdings", part, {"filer_cik": filer, "period_of_report": period}
+        )
+    meta = frame_metadata(frame, entity_col="cusip")
+    meta["filings"] = int(frame["accession"].nunique())
+    meta["value_usd"] = float(frame["value_usd"].sum())
+    meta["mapped_to_universe"] = float(frame["ticker"].notna().mean()) if len(frame) else 0.0
+    return dg.Output(frame, metadata=meta)
+
+
+#: The date column that places a daily source's row in its trading-day partition: the
+#: IO manager splits ranges by it and the raw table's partition rows are matched on it.
+DAY_COLUMN = {"insider_trades": "known_date", "prices": "date", "news_sentiment": "trading_date"}
+
+
+def _daily_asset(name: str, description: str, kinds: set[str]) -> Any:
+    return dg.asset(
+        name=name,
+        group_name=GROUP,
+        kinds=kinds,
+        partitions_def=trading_day_partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        metadata={"partition_expr": DAY_COLUMN[name]},
+        description=description,
+    )
+
+
+@_daily_asset(
+    "insider_trades",
+    "Form 4 transactions of universe issuers. Partition D holds the filings accepted "
+    "after D-1's close and by D's close (known_date = D), so EDGAR days that are not "
+    "trading days (Good Friday) and after-close filings land on the day they count for.",
+    {"sec"},
+)
+def insider_trades(
+    context: dg.AssetExecutionContext,
+    universe: pd.DataFrame,
+    sources: SourcesResource,
+    warehouse: WarehouseResource,
+) -> dg.Output[pd.DataFrame]:
+    start, end = _day_range(context)
+    client = sources.sources().edgar
+    issuers = dict(zip(universe["cik"], universe["ticker"], strict=True))
+    days = pd.date_range(previous_trading_day(start), end, freq="D")
+    parts = []
+    for i, day in enumerate(days):
+        parts.append(edgar.insider_trades(client, day.date(), issuers))
+        if (i + 1) % 100 == 0:
+            context.log.info(f"insider_trades: {i + 1}/{len(days)} EDGAR days read")
+    frame = frames.coerce(pd.concat(parts, ignore_index=True), frames.INSIDER_TRADES)
+    frame = frame[
+        frame[DAY_COLUMN["insider_trades"]].between(pd.Timestamp(start), pd.Timestamp(end))
+    ]
+    frame = frame.reset_index(drop=True)
+    meta = _store_days(warehouse, "insider_trades", frame, start, end)
+    meta["open_market_purchases"] = int((frame["code"] == "P").sum())
+    return dg.Output(frame, metadata=meta)
+
+
+@_daily_asset("prices", "Daily OHLCV bars of the universe and the benchmark.", {"pandas"})
+def prices(
+    context: dg.AssetExecutionContext,
+    universe: pd.DataFrame,
+    sources: SourcesResource,
+    warehouse: WarehouseResource,
+) -> dg.Output[pd.DataFrame]:
+    start, end = _day_range(context)
+    src = sources.sources()
+    tickers = [*universe["ticker"], src.benchmark]
+    frame = src.bars.bars(tickers, start, end)
+    meta = _store_days(warehouse, "prices", frame, start, end)
+    expected = len(trading_days(start, end)) * len(tickers)
+    meta["coverage"] = float(len(frame) / expected) if expected else 0.0
+    return dg.Output(frame, metadata=meta)
+
+
+@_daily_asset(
+    "news_sentiment",
+    "News items per ticker with relevance and sentiment; after-close items count next day.",
+    {"pandas"},
+)
+def news_sentiment(
+    context: dg.AssetExecutionContext,
+    universe: pd.DataFrame,
+    sources: SourcesResource,
+    warehouse: WarehouseResource,
+) -> dg.Output[pd.DataFrame]:
+    start, end = _day_range(context)
+    frame = sources.sources().news.news(list(universe["ticker"]), start, end)
+    meta = _store_days(warehouse, "news_sentiment", frame, start, end)
+    meta["mean_sentiment"] = float(frame["sentiment"].mean()) if len(frame) else 0.0
+    return dg.Output(frame, metadata=meta)
+
+
+def _checks() -> list[dg.AssetChecksDefinition]:
+    descriptions = {
+        "schema": "Columns and dtypes match the frame contract in investor_mimic.core.frames.",
+        "unique_keys": "No two rows share the contract's key.",
+    }
+    checks = [
+        quality_check(
+            asset,
+            name,
+            rule,
+            descriptions.get(name) or (getattr(rule, "__doc__", None) or name).strip(),
+        )
+        for asset in assets
+        for name, rule in _rules(asset.key.to_user_string()).items()
+    ]
+    stale_days = get_settings().stale_after_days
+    checks.append(
+        quality_check(
+            prices,
+            "fresh",
+            lambda f: quality.stale_entities(f, "date", "ticker", stale_days),
+            f"Every ticker has a bar within {stale_days} business days of the newest bar.",
+        )
+    )
+    return checks
+
+
+daily_sources_job = dg.define_asset_job(
+    "daily_sources_job",
+    selection=dg.AssetSelection.assets(insider_trades, prices, news_sentiment),
+    partitions_def=trading_day_partitions,
+)
+
+
+daily_sources_schedule = trading_day_schedule(
+    daily_sources_job, 18, 30, "After the close: fetch the day's Form 4s, bars and news."
+)
+
+
+universe_job = dg.define_asset_job("universe_job", selection=dg.AssetSelection.assets(universe))
+thirteenf_job = dg.define_asset_job(
+    "thirteenf_job",
+    selection=dg.AssetSelection.assets(thirteenf_holdings),
+    partitions_def=thirteenf_partitions,
+)
+
+
+@dg.sensor(
+    job=thirteenf_job,
+    minimum_interval_seconds=3600,
+    description="Finds new 13F filings of tracked filers and requests their (quarter, filer) "
+    "partitions.",
+)
+def thirteenf_filings_sensor(
+    context: dg.SensorEvaluationContext, sources: SourcesResource
+) -> dg.SensorResult:
+    import json
+
+    src = sources.sources()
+    known = set(context.instance.get_dynamic_partitions(FILERS)) if context.instance else set()
+    tracked = sorted(known | set(src.filer_ciks))
+    seen = set(json.loads(context.cursor)) if context.cursor else set()
+    quarters = set(
+        thirteenf_partitions.get_partitions_def_for_dimension("quarter").get_partition_keys()
+    )
+    new = edgar.new_13f_filings(src.edgar, tracked, seen)
+    requests = [
+        dg.RunRequest(
+            run_key=ref.accession,
+            partition_key=dg.MultiPartitionKey(
+                {"quarter": ref.report_date.isoformat(), "filer": ref.cik}
+            ),
+        )
+        for ref in new
+        if ref.report_date is not None and ref.report_date.isoformat() in quarters
+    ]
+    missing = sorted(set(tracked) - known)
+    return dg.SensorResult(
+        run_requests=requests,
+        cursor=json.dumps(sorted(seen | {r.accession for r in new})),
+        dynamic_partitions_requests=[filer_partitions.build_add_request(missing)]
+        if missing
+        else [],
+    )
+
+
+assets = [universe, thirteenf_holdings, insider_trades, prices, news_sentiment]
+checks = _checks()
+source_defs = dg.Definitions(
+    assets=assets,
+    asset_checks=checks,
+    jobs=[universe_job, thirteenf_job, daily_sources_job],
+    schedules=[daily_sources_schedule],
+    sensors=[thirteenf_filings_sensor],
+)

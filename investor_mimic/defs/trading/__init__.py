@@ -1,0 +1,1 @@
+"""Dagster wiring of trading: trade proposals, risk-limit checks, execution (issue 8)."""

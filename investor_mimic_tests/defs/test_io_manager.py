@@ -1,0 +1,153 @@
+"""The Parquet IO manager splits range outputs per partition and loads any window back."""
+
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from investor_mimic.defs.io_manager import PartitionedParquetIOManager
+from investor_mimic_tests.helpers.daily_assets import daily, days, total
+
+
+def _run(
+    tmp_path: Path, selection: list[dg.AssetsDefinition], **tags: str
+) -> dg.ExecuteInProcessResult:
+    return dg.materialize(
+        [daily, total],
+        selection=selection,
+        resources={"io_manager": PartitionedParquetIOManager(base_path=str(tmp_path))},
+        tags=tags,
+    )
+
+
+def test_range_output_is_split_into_one_file_per_partition(tmp_path: Path) -> None:
+    result = _run(
+        tmp_path,
+        [daily],
+        **{
+            "dagster/asset_partition_range_start": "2024-01-02",
+            "dagster/asset_partition_range_end": "2024-01-05",
+        },
+    )
+    assert result.success
+    files = sorted(p.name for p in (tmp_path / "daily").iterdir())
+    assert files == [f"2024-01-0{d}.parquet" for d in range(2, 6)]
+    assert pd.read_parquet(tmp_path / "daily" / "2024-01-04.parquet")["value"].tolist() == [4]
+
+
+def test_unpartitioned_downstream_loads_only_materialized_partitions(tmp_path: Path) -> None:
+    _run(
+        tmp_path,
+        [daily],
+        **{
+            "dagster/asset_partition_range_start": "2024-01-03",
+            "dagster/asset_partition_range_end": "2024-01-06",
+        },
+    )
+    result = _run(tmp_path, [total])
+    out = result.output_for_node("total")
+    assert out["n"].tolist() == [4]
+    assert out["sum"].tolist() == [3 + 4 + 5 + 6]
+
+
+def test_range_output_without_partition_expr_is_an_error(tmp_path: Path) -> None:
+    @dg.asset(partitions_def=days, backfill_policy=dg.BackfillPolicy.single_run())
+    def undated() -> pd.DataFrame:
+        return pd.DataFrame({"x": [1]})
+
+    with pytest.raises(Exception, match="partition_expr"):
+        dg.materialize(
+            [undated],
+            resources={"io_manager": PartitionedParquetIOManager(base_path=str(tmp_path))},
+            tags={
+                "dagster/asset_partition_range_start": "2024-01-02",
+                "dagster/asset_partition_range_end": "2024-01-03",
+            },
+        )
+
+
+def test_partition_labels_follow_dagsters_multi_partition_key_order() -> None:
+    from investor_mimic.defs.io_manager import partition_labels
+
+    frame = pd.DataFrame(
+        {
+            "period": pd.to_datetime(["2023-03-31", "2023-06-30"]),
+            "cik": ["0000000001", "0000000002"],
+        }
+    )
+    labels = partition_labels(frame, {"quarter": "period", "filer": "cik"}).tolist()
+    expected = [
+        str(dg.MultiPartitionKey({"quarter": "2023-03-31", "filer": "0000000001"})),
+        str(dg.MultiPartitionKey({"quarter": "2023-06-30", "filer": "0000000002"})),
+    ]
+    assert labels == expected
+    assert partition_labels(frame, "period").tolist() == ["2023-03-31", "2023-06-30"]
+
+
+quarters = dg.StaticPartitionsDefinition(["2023-03-31", "2023-06-30"])
+filers = dg.StaticPartitionsDefinition(["A", "B"])
+grid = dg.MultiPartitionsDefinition({"quarter": quarters, "filer": filers})
+
+
+@dg.asset(
+    partitions_def=grid,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    metadata={"partition_expr": {"quarter": "period", "filer": "who"}},
+)
+def holdings(context: dg.AssetExecutionContext) -> pd.DataFrame:
+    rows = []
+    for key in context.partition_keys:
+        dims = grid.get_partition_key_from_str(key).keys_by_dimension
+        if dims["filer"] == "A":  # filer B files nothing: its partitions are empty files
+            rows.append({"period": pd.Timestamp(dims["quarter"]), "who": "A", "n": 1})
+    return pd.DataFrame(rows)
+
+
+def test_multi_dimensional_range_is_split_per_partition(tmp_path: Path) -> None:
+    result = dg.materialize(
+        [holdings],
+        resources={"io_manager": PartitionedParquetIOManager(base_path=str(tmp_path))},
+        tags={
+            "dagster/asset_partition_range_start": "A|2023-03-31",
+            "dagster/asset_partition_range_end": "B|2023-06-30",
+        },
+    )
+    assert result.success
+    files = sorted(p.name for p in (tmp_path / "holdings").iterdir())
+    assert files == [
+        "A__2023-03-31.parquet",
+        "A__2023-06-30.parquet",
+        "B__2023-03-31.parquet",
+        "B__2023-06-30.parquet",
+    ]
+    assert len(pd.read_parquet(tmp_path / "holdings" / "A__2023-06-30.parquet")) == 1
+    assert pd.read_parquet(tmp_path / "holdings" / "B__2023-06-30.parquet").empty
+
+
+@dg.asset_check(asset=daily, partitions_def=days, blocking=True)
+def daily_has_rows(daily: pd.DataFrame) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(passed=len(daily) > 0, metadata={"rows": len(daily)})
+
+
+def test_a_check_in_the_same_run_gets_the_output_without_rereading_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_reads(*args: object, **kwargs: object) -> pd.DataFrame:
+        raise AssertionError("partition files were re-read")
+
+    monkeypatch.setattr(pd, "read_parquet", no_reads)
+    result = dg.materialize(
+        [daily, daily_has_rows],
+        resources={"io_manager": PartitionedParquetIOManager(base_path=str(tmp_path))},
+        tags={
+            "dagster/asset_partition_range_start": "2024-01-02",
+            "dagster/asset_partition_range_end": "2024-01-05",
+        },
+    )
+    assert result.success
+    [evaluation] = result.get_asset_check_evaluations()
+    assert evaluation.passed and evaluation.metadata["rows"].value == 4
+    # a later run has no such shortcut: it reads the files
+    with pytest.raises(Exception, match="re-read"):
+        _run(tmp_path, [total])
