@@ -40,6 +40,7 @@ typecheck: install
 
 ## The Dagster CLI's own validation of the one Definitions object.
 check: install
+	mkdir -p $(DAGSTER_HOME)
 	$(VENV)/bin/dagster definitions validate -m investor_mimic.definitions
 
 bench: install
