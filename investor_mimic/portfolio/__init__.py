@@ -1,0 +1,1 @@
+"""Target portfolio, sizing, risk limits, stops and the orders that reach it (pure)."""
