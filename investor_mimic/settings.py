@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 WorldSize = Literal["tiny", "demo", "large"]
@@ -22,7 +22,9 @@ FitMethod = Literal["ic", "ridge"]
 class Settings(BaseSettings):
     """All configuration; defaults run the offline demo world with no keys."""
 
-    model_config = SettingsConfigDict(env_prefix="IM_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="IM_", env_file=".env", extra="ignore", validate_by_name=True
+    )
 
     data_dir: Path = Field(
         Path(".data"), description="Where worlds, Parquet and the SQLite warehouse live."
@@ -57,8 +59,16 @@ class Settings(BaseSettings):
     benchmark_ticker: str = Field("SPY", description="Benchmark for relative strength (real data).")
 
     prices_source: Literal["demo", "alpaca"] = Field("demo", description="Daily bars source.")
-    alpaca_api_key: SecretStr | None = Field(None, description="Alpaca key id (paper).")
-    alpaca_secret_key: SecretStr | None = Field(None, description="Alpaca secret key (paper).")
+    alpaca_api_key: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("IM_ALPACA_API_KEY", "ALPACA_API_KEY"),
+        description="Alpaca key id (also read from ALPACA_API_KEY).",
+    )
+    alpaca_secret_key: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("IM_ALPACA_SECRET_KEY", "ALPACA_SECRET_KEY"),
+        description="Alpaca secret key (also read from ALPACA_SECRET_KEY).",
+    )
     alpaca_data_url: str | None = Field(None, description="Override of Alpaca's data API URL.")
 
     news_source: Literal["demo", "alphavantage"] = Field(
@@ -69,6 +79,37 @@ class Settings(BaseSettings):
         "https://www.alphavantage.co/query", description="Alpha Vantage URL."
     )
     alphavantage_rpm: float = Field(5.0, description="Requests per minute (free tier: 5).")
+
+    # execution (approved orders at a broker)
+    broker: Literal["paper", "alpaca"] = Field(
+        "paper", description="Where approved orders go: the built-in paper broker or alpaca."
+    )
+    alpaca_paper: bool = Field(
+        True,
+        validation_alias=AliasChoices("IM_ALPACA_PAPER", "ALPACA_PAPER"),
+        description="Alpaca paper account (default). false alone does not trade live: "
+        "IM_ALPACA_LIVE_TRADING_CONFIRMED must be true too.",
+    )
+    alpaca_live_trading_confirmed: bool = Field(
+        False,
+        description="The second, explicit opt-in to trade real money on Alpaca "
+        "(only with ALPACA_PAPER=false).",
+    )
+    alpaca_trading_url: str | None = Field(
+        None, description="Override of Alpaca's trading API URL (proxies, tests)."
+    )
+    broker_timeout_seconds: float = Field(
+        10.0, gt=0, description="Per-request timeout towards the broker."
+    )
+    kill_switch: bool = Field(
+        False,
+        description="Stop all order execution (also a flag: investor-mimic kill-switch on).",
+    )
+    approval_expiry: Literal["next_open", "never"] = Field(
+        "next_open",
+        description="When an unapproved request expires: at the open after its proposal "
+        "day, or never.",
+    )
 
     # storage
     warehouse_url: str | None = Field(

@@ -45,6 +45,32 @@ class LiveTradingRefusedError(BrokerError):
     """Live trading was asked for without the explicit second opt-in."""
 
 
+class RateLimitedError(BrokerError):
+    """The broker asked us to slow down (HTTP 429); nothing was done.
+
+    ``retry_after`` is the broker's own wait in seconds (``Retry-After``), or None.
+    """
+
+    def __init__(self, reason: str, *, retry_after: float | None = None) -> None:
+        super().__init__(reason, retryable=True)
+        self.retry_after = retry_after
+
+
+class OrderOutcomeUnknownError(BrokerError):
+    """A submission timed out or met a 5xx: the broker may or may not hold the order.
+
+    Why its own type: the only safe next step is to look the ``client_order_id`` up,
+    never to send the order again blindly.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, retryable=True)
+
+
+class DuplicateClientOrderIdError(BrokerError):
+    """The broker already holds an order with this ``client_order_id`` (Alpaca's 422)."""
+
+
 def client_order_id(request_id: str, ticker: str, side: Side) -> str:
     """Deterministic id of one order of one approval request.
 

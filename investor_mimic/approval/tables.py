@@ -1,0 +1,127 @@
+"""The warehouse tables of approvals and execution, as one SQLAlchemy Core ``MetaData``.
+
+Why one module: a later Alembic migration (``target_metadata = tables.metadata``) picks
+up every table from here; until then :func:`ensure_schema` creates them on first use.
+Timestamps: ``*_at`` columns that say when something happened in the world are UTC
+wall-clock (naive); ``expires_at`` is market time (naive US/Eastern, like the calendar).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+requests = sa.Table(
+    "approval_requests",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("proposal_date", sa.Date, nullable=False, index=True),
+    # what produced it, e.g. "trade_proposals/2024-12-31@<storage id>": creating twice is a no-op
+    sa.Column("source", sa.String(200), nullable=False, unique=True),
+    sa.Column("status", sa.String(16), nullable=False, index=True),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.Column("expires_at", sa.DateTime, nullable=True),
+    sa.Column("decided_by", sa.String(120), nullable=True),
+    sa.Column("decided_via", sa.String(40), nullable=True),
+    sa.Column("decided_at", sa.DateTime, nullable=True),
+    sa.Column("reason", sa.Text, nullable=True),
+    sa.Column("broker", sa.String(40), nullable=True),
+    sa.Column("version", sa.Integer, nullable=False),
+)
+
+orders = sa.Table(
+    "approval_orders",
+    metadata,
+    sa.Column(
+        "request_id",
+        sa.String(32),
+        sa.ForeignKey("approval_requests.id"),
+        primary_key=True,
+    ),
+    sa.Column("seq", sa.Integer, primary_key=True),
+    sa.Column("ticker", sa.String(16), nullable=False),
+    sa.Column("side", sa.String(4), nullable=False),
+    sa.Column("shares", sa.Float, nullable=False),
+    sa.Column("ref_price", sa.Float, nullable=True),
+    sa.Column("notional", sa.Float, nullable=True),
+    sa.Column("score", sa.Float, nullable=True),
+    sa.Column("target_weight", sa.Float, nullable=True),
+    sa.Column("sector", sa.String(80), nullable=True),
+    sa.Column("proposal_reason", sa.Text, nullable=True),
+    sa.Column("client_order_id", sa.String(48), nullable=False, unique=True),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("broker_order_id", sa.String(64), nullable=True),
+    sa.Column("filled_qty", sa.Float, nullable=False, default=0.0),
+    sa.Column("filled_avg_price", sa.Float, nullable=True),
+    sa.Column("submitted_at", sa.DateTime, nullable=True),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.Column("error", sa.Text, nullable=True),
+)
+
+fills = sa.Table(
+    "execution_fills",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("request_id", sa.String(32), nullable=False, index=True),
+    sa.Column("client_order_id", sa.String(48), nullable=False),
+    sa.Column("ticker", sa.String(16), nullable=False),
+    sa.Column("side", sa.String(4), nullable=False),
+    sa.Column("qty", sa.Float, nullable=False),
+    sa.Column("price", sa.Float, nullable=False),
+    # the order's cumulative filled quantity after this fill: seeing the same broker
+    # state twice records nothing new
+    sa.Column("cum_qty", sa.Float, nullable=False),
+    sa.Column("recorded_at", sa.DateTime, nullable=False),
+    sa.UniqueConstraint("client_order_id", "cum_qty", name="uq_execution_fills_cum"),
+)
+
+positions = sa.Table(
+    "execution_positions",
+    metadata,
+    sa.Column("request_id", sa.String(32), primary_key=True),
+    sa.Column("ticker", sa.String(16), primary_key=True),
+    sa.Column("broker", sa.String(40), nullable=False),
+    sa.Column("qty", sa.Float, nullable=False),
+    sa.Column("avg_entry_price", sa.Float, nullable=False),
+    sa.Column("market_value", sa.Float, nullable=False),
+    sa.Column("recorded_at", sa.DateTime, nullable=False),
+)
+
+audit = sa.Table(
+    "approval_audit",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime, nullable=False),
+    sa.Column("request_id", sa.String(32), nullable=True, index=True),
+    sa.Column("action", sa.String(40), nullable=False),
+    sa.Column("from_state", sa.String(16), nullable=True),
+    sa.Column("to_state", sa.String(16), nullable=True),
+    sa.Column("actor", sa.String(120), nullable=False),
+    sa.Column("channel", sa.String(40), nullable=False),
+    sa.Column("detail", sa.Text, nullable=True),
+)
+
+flags = sa.Table(
+    "control_flags",
+    metadata,
+    sa.Column("name", sa.String(40), primary_key=True),
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    sa.Column("changed_by", sa.String(120), nullable=False),
+    sa.Column("changed_via", sa.String(40), nullable=False),
+    sa.Column("changed_at", sa.DateTime, nullable=False),
+    sa.Column("reason", sa.Text, nullable=True),
+)
+
+
+def ensure_schema(engine: sa.Engine) -> None:
+    """Create the tables that do not exist yet (idempotent; safe from several processes)."""
+    try:
+        metadata.create_all(engine, checkfirst=True)
+    except sa.exc.OperationalError:
+        # another process created them between the check and the CREATE (SQLite)
+        metadata.create_all(engine, checkfirst=True)
+    except sa.exc.IntegrityError:
+        # the same race on PostgreSQL (pg_type unique violation)
+        metadata.create_all(engine, checkfirst=True)

@@ -1,0 +1,33 @@
+"""The broker this environment trades with, chosen from settings in one place.
+
+Why a plain function (not only a Dagster resource): the ``investor-mimic approvals``
+command and the ``execute_trades`` job must reach the same broker with the same
+safeguards (paper by default, live only by double opt-in), and neither may depend on
+the other to build it.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from investor_mimic.broker.base import Broker
+from investor_mimic.broker.models import BrokerError
+from investor_mimic.settings import Settings
+
+
+def make_broker(settings: Settings) -> Broker:
+    """``IM_BROKER``: ``paper`` (default, the warehouse-backed paper broker) or ``alpaca``."""
+    if settings.broker == "alpaca":
+        from investor_mimic.broker.alpaca import AlpacaBroker
+
+        return AlpacaBroker.from_settings(settings)
+    if settings.broker == "paper":
+        try:
+            paper = importlib.import_module("investor_mimic.broker.paper")
+        except ModuleNotFoundError:
+            raise BrokerError(
+                "the paper broker (investor_mimic/broker/paper.py) is not in this build"
+            ) from None
+        broker: Broker = paper.PaperBroker.from_settings(settings)
+        return broker
+    raise BrokerError(f"unknown broker {settings.broker!r} (paper or alpaca)")
