@@ -6,6 +6,7 @@ import dagster as dg
 
 # Modules, not their Definitions objects: Dagster's module loader (``dagster dev -m``,
 # ``dagster definitions validate -m``) refuses a module holding more than one at top level.
+from investor_mimic.defs.approval import sensors as approval
 from investor_mimic.defs.factors import assets as factors
 from investor_mimic.defs.resources import build_resources
 from investor_mimic.defs.scoring import assets as scoring
@@ -19,6 +20,7 @@ def build_definitions() -> dg.Definitions:
         sql_model_defs(),
         factors.factor_defs,
         scoring.scoring_defs,
+        approval.approval_defs,
         dg.Definitions(
             resources=build_resources(),
             executor=dg.in_process_executor,

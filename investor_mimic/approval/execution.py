@@ -42,7 +42,9 @@ from investor_mimic.broker.models import (
 )
 
 T = TypeVar("T")
-Outcome = Literal["executed", "failed", "refused", "expired", "halted", "incomplete"]
+# refused: not approved (or executing without resume); held: kill switch on before the start;
+# halted: kill switch flipped mid-way (request stays executing)
+Outcome = Literal["executed", "failed", "refused", "held", "expired", "halted"]
 
 
 class ExecutionIncomplete(RuntimeError):
@@ -163,7 +165,7 @@ class Executor:
         if killed:
             self.log(f"{request_id}: {killed}; nothing sent")
             return ExecutionResult(
-                request_id, "refused", f"{killed}: request {request_id} not executed", req
+                request_id, "held", f"{killed}: request {request_id} not executed", req
             )
         market_now = self._read("clock", self.broker.clock).timestamp
         claim = self.store.claim(

@@ -3,7 +3,8 @@
 Why not a mock: it keeps real state (orders by client_order_id, cash, positions) and
 enforces what a broker enforces (a client_order_id is accepted once), so the executor's
 reconciliation is tested against behaviour, not against expected calls. Faults are
-scripted per method: an exception to raise, optionally *after* accepting the order.
+scripted per method and call: an exception to raise, optionally *after* accepting the
+order, or None to answer that call normally.
 """
 
 from __future__ import annotations
@@ -39,9 +40,9 @@ class MemoryBroker:
     orders: dict[str, Order] = field(default_factory=dict)
     held: dict[str, float] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)
-    faults: dict[str, deque[Scripted]] = field(default_factory=lambda: defaultdict(deque))
+    faults: dict[str, deque[Scripted | None]] = field(default_factory=lambda: defaultdict(deque))
 
-    def script(self, method: str, *faults: Scripted) -> None:
+    def script(self, method: str, *faults: Scripted | None) -> None:
         self.faults[method].extend(faults)
 
     def _fault(self, method: str) -> Scripted | None:
