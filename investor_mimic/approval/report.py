@@ -37,7 +37,7 @@ def request_table(requests: list[RequestRow]) -> str:
         "decided by",
         "reason",
     ]
-    return tabulate(rows, headers=headers)
+    return tabulate(rows, headers=headers, disable_numparse=True)
 
 
 def orders_table(req: RequestRow) -> str:
@@ -66,7 +66,7 @@ def orders_table(req: RequestRow) -> str:
         "client id",
         "error",
     ]
-    return tabulate(rows, headers=headers)
+    return tabulate(rows, headers=headers, disable_numparse=True)
 
 
 def fills_table(req: RequestRow) -> str:
@@ -76,7 +76,9 @@ def fills_table(req: RequestRow) -> str:
         (f.ticker, f.side, f"{f.qty:g}", f"{f.price:.4f}", f"{f.qty * f.price:,.2f}")
         for f in req.fills
     ]
-    return tabulate(rows, headers=["ticker", "side", "qty", "price", "value"])
+    return tabulate(
+        rows, headers=["ticker", "side", "qty", "price", "value"], disable_numparse=True
+    )
 
 
 def request_detail(req: RequestRow) -> str:
