@@ -175,7 +175,8 @@ class AlpacaBroker:
         return f"AlpacaBroker(paper={self.paper})"
 
     # ------------------------------------------------------------- errors
-    def _call(self, what: str, fn: Callable[[], T], *, submitting: bool = False) -> T:
+    def _call(self, what: str, fn: Callable[[], T], *, submitting: str | None = None) -> T:
+        """Run one client call; ``submitting`` is the client_order_id being sent, if any."""
         try:
             return fn()
         except (requests.Timeout, requests.ConnectionError) as exc:
@@ -187,7 +188,7 @@ class AlpacaBroker:
             raise self._translate(what, exc, submitting=submitting) from None
 
     @staticmethod
-    def _translate(what: str, exc: APIError, *, submitting: bool) -> BrokerError:
+    def _translate(what: str, exc: APIError, *, submitting: str | None) -> BrokerError:
         status, message = _error_body(exc)
         said = f"Alpaca {what}: HTTP {status}: {message}"
         if status == 429:
@@ -196,8 +197,8 @@ class AlpacaBroker:
             if submitting:
                 return OrderOutcomeUnknownError(said)
             return BrokerError(said, retryable=True)
-        if _DUPLICATE.search(message):
-            return DuplicateClientOrderIdError(said)
+        if submitting and _DUPLICATE.search(message):
+            return DuplicateClientOrderIdError(submitting)
         if _BUYING_POWER.search(message):
             return InsufficientBuyingPowerError(said)
         if _MARKET_CLOSED.search(message):
@@ -267,7 +268,7 @@ class AlpacaBroker:
         except APIError as exc:
             if exc.status_code == 404:
                 return None
-            raise self._translate("order lookup", exc, submitting=False) from None
+            raise self._translate("order lookup", exc, submitting=None) from None
         except (requests.Timeout, requests.ConnectionError):
             raise BrokerError("Alpaca order lookup timed out", retryable=True) from None
         return self._order(raw)
@@ -283,6 +284,6 @@ class AlpacaBroker:
         raw = self._call(
             f"order {order.client_order_id}",
             lambda: self._client.submit_order(request),
-            submitting=True,
+            submitting=order.client_order_id,
         )
         return self._order(raw)

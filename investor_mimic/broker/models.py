@@ -45,6 +45,17 @@ class LiveTradingRefusedError(BrokerError):
     """Live trading was asked for without the explicit second opt-in."""
 
 
+class DuplicateClientOrderIdError(BrokerError):
+    """The broker already holds an order with this ``client_order_id`` (Alpaca: HTTP 422).
+
+    Not retryable: the execution code reconciles with ``get_order(client_order_id)``.
+    """
+
+    def __init__(self, client_order_id: str) -> None:
+        super().__init__(f"an order with client_order_id {client_order_id} already exists")
+        self.client_order_id = client_order_id
+
+
 class RateLimitedError(BrokerError):
     """The broker asked us to slow down (HTTP 429); nothing was done.
 
@@ -65,10 +76,6 @@ class OrderOutcomeUnknownError(BrokerError):
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason, retryable=True)
-
-
-class DuplicateClientOrderIdError(BrokerError):
-    """The broker already holds an order with this ``client_order_id`` (Alpaca's 422)."""
 
 
 def client_order_id(request_id: str, ticker: str, side: Side) -> str:

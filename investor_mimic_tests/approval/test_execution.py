@@ -178,7 +178,7 @@ def test_flipping_the_kill_switch_mid_way_stops_the_rest_and_resume_finishes_onc
     halted = executor(store, broker, log=flip_after_first_send).execute(req.id)
     assert halted.outcome == "halted" and len(broker.orders) == 1
     assert store.get(req.id).status == "executing"
-    assert executor(store, broker).execute(req.id, resume=True).outcome == "refused"
+    assert executor(store, broker).execute(req.id, resume=True).outcome == "held"
     store.set_kill_switch(False, actor="ops", channel="cli")
     plain = executor(store, broker).execute(req.id)  # not resumed explicitly: refused
     assert plain.outcome == "refused" and "resume" in plain.message

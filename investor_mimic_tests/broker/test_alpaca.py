@@ -61,8 +61,9 @@ def test_account_clock_positions_and_orders_in_our_types(fake: FakeAlpaca) -> No
 def test_duplicate_client_order_id_is_the_brokers_422(fake: FakeAlpaca) -> None:
     b = broker(fake)
     b.submit(buy())
-    with pytest.raises(DuplicateClientOrderIdError, match="422"):
+    with pytest.raises(DuplicateClientOrderIdError, match="already exists") as caught:
         b.submit(buy())
+    assert caught.value.client_order_id == buy().client_order_id
     assert len(fake.accepted) == 1
 
 

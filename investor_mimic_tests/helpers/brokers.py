@@ -77,7 +77,7 @@ class MemoryBroker:
 
     def _accept(self, order: OrderRequest) -> Order:
         if order.client_order_id in self.orders:
-            raise DuplicateClientOrderIdError("client_order_id must be unique")
+            raise DuplicateClientOrderIdError(order.client_order_id)
         price = self.prices[order.ticker]
         if order.side == "buy" and order.qty * price > self.cash:
             raise InsufficientBuyingPowerError("insufficient buying power")
