@@ -80,18 +80,22 @@ def _cmd_approvals(args: argparse.Namespace) -> int:
     from investor_mimic.approval.report import request_detail, request_table
     from investor_mimic.approval.store import UnknownRequestError
     from investor_mimic.broker.models import BrokerError
+    from investor_mimic.settings import get_settings
 
     store = _store()
     try:
         if args.approvals_command == "list":
             requests = store.list_requests(args.status)
+            killed = store.kill_switch(setting=get_settings().kill_switch)
             if args.json:
                 payload = {
-                    "kill_switch": store.kill_switch().describe(),
+                    "kill_switch": killed.describe(),
                     "requests": [r.as_dict() for r in requests],
                 }
                 print(json.dumps(payload, indent=2))
             else:
+                if killed.enabled:
+                    print(killed.describe())
                 print(request_table(requests))
             return 0
         if args.approvals_command == "show":

@@ -54,7 +54,7 @@ def execute_request(
         )
         try:
             result = executor.execute(config.request_id, resume=config.resume)
-        except ExecutionIncomplete as exc:
+        except (ExecutionIncomplete, BrokerError) as exc:
             raise dg.Failure(
                 description=f"{exc}; resume with `investor-mimic approvals execute "
                 f"{config.request_id}`"
