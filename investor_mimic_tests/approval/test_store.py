@@ -240,8 +240,9 @@ def _race_threads(url: str, n: int = 8) -> None:
 def _race_processes(url: str, n: int = 4) -> None:
     store = ApprovalStore(url)
     req = new_request(store)
-    start = time.time() + 2.0  # every child is up and waiting by then
-    ctx = multiprocessing.get_context("spawn")
+    store.dispose()  # forked children must not inherit pooled connections
+    start = time.time() + 1.0  # every child is up and waiting by then
+    ctx = multiprocessing.get_context("fork")
     with ctx.Pool(n) as pool:
         outcomes = pool.starmap(
             decide_at,
