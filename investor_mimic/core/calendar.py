@@ -1,166 +1,263 @@
-"""The NYSE trading calendar and the one rule that maps a timestamp to the day it counts for.
+"""The exchange calendar (NYSE sessions and closes), EDGAR business days, and the one rule
+that maps a timestamp to the trading day it counts for.
 
-Why here and not pandas_market_calendars: the rules below are a page long, have no
-network or data files, and the point-in-time logic of every source hangs on them.
+Why exchange_calendars: NYSE sessions are not rules alone. One-off closures (2018-12-05,
+2025-01-09: national days of mourning) and early closes (13:00 on the day after
+Thanksgiving, on Christmas Eve, on July 3) are announced case by case; a maintained
+calendar (``exchange_calendars``' ``XNYS``) carries them, a hand-written one forgets them
+and turns a closed day into a zero-volume, forward-filled trading day.
+
+Why cached arrays: the calendar sits in hot paths (every news item, every filing, every
+factor window). The library builds its schedule once per process (lazily: importing this
+module costs nothing); every query afterwards is a binary search in numpy arrays.
+
 All timestamps in this project are naive US/Eastern wall-clock times ("exchange time"),
 which is how EDGAR states acceptance times and how the close is defined.
+
+EDGAR business days are a different calendar: EDGAR follows the federal government (open
+on Good Friday, closed on Columbus and Veterans Day, closed when the government is closed
+by executive order), not the exchange.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
+from typing import Final, Literal
 
+import numpy as np
 import pandas as pd
 
-MARKET_CLOSE = time(16, 0)
+EXCHANGE = "XNYS"
+TIMEZONE = "America/New_York"
+MARKET_CLOSE = time(16, 0)  # the *regular* close; a given day's close is session_close(day)
+CALENDAR_START = date(1995, 1, 3)
+_UNIT: Final = "datetime64[us]"  # what pandas 3 gives date ranges; frames keep their dtypes
+
+# Days the federal government was closed by executive order (national days of mourning,
+# Christmas Eve); EDGAR closes with it ("consistent with SEC operation policy for federal
+# holidays") and does not accept filings or publish a daily index.
+EDGAR_CLOSURES: frozenset[date] = frozenset(
+    {
+        date(2004, 6, 11),  # President Reagan's funeral
+        date(2007, 1, 2),  # President Ford's funeral
+        date(2012, 12, 24),
+        date(2014, 12, 26),
+        date(2015, 12, 24),
+        date(2018, 12, 5),  # President G. H. W. Bush's funeral
+        date(2018, 12, 24),
+        date(2019, 12, 24),
+        date(2020, 12, 24),
+        date(2024, 12, 24),
+        date(2025, 1, 9),  # President Carter's funeral
+        date(2025, 12, 24),
+        date(2025, 12, 26),
+    }
+)
 
 
-def observed(d: date) -> date:
-    """Saturday holidays move to Friday, Sunday holidays to Monday."""
-    if d.weekday() == 5:
-        return d - timedelta(days=1)
-    if d.weekday() == 6:
-        return d + timedelta(days=1)
+class CalendarRangeError(ValueError):
+    """A date outside the span the calendar was built for."""
+
+
+@dataclass(frozen=True)
+class _Schedule:
+    """The exchange's sessions, built once per process: numpy arrays for the vectorised
+    rules, sorted Python lists for the scalar ones (``bisect`` on a list of dates is an
+    order of magnitude faster than ``np.searchsorted`` on a single value)."""
+
+    days: pd.DatetimeIndex  # session dates, midnight, sorted
+    day_values: np.ndarray  # the same as datetime64[D]
+    closes: np.ndarray  # each session's close, naive Eastern, datetime64[us]
+    day_list: list[date]
+    close_list: list[datetime]
+    day_set: frozenset[date]
+    early: frozenset[date]  # sessions that close before MARKET_CLOSE
+    end: date  # last date the calendar answers for
+
+
+@lru_cache(maxsize=1)
+def _schedule() -> _Schedule:
+    import exchange_calendars as xc  # lazy: the schedule is built on first use only
+
+    end = date(date.today().year + 3, 12, 31)  # covers the partitions' two years ahead
+    cal = xc.get_calendar(EXCHANGE, start=CALENDAR_START.isoformat(), end=end.isoformat())
+    closes = cal.closes.dt.tz_convert(TIMEZONE).dt.tz_localize(None).to_numpy().astype(_UNIT)
+    days = pd.DatetimeIndex(cal.sessions.to_numpy().astype(_UNIT))
+    day_values = days.to_numpy().astype("datetime64[D]")
+    regular = np.timedelta64(MARKET_CLOSE.hour * 60 + MARKET_CLOSE.minute, "m")
+    is_early = (closes - day_values) < regular
+    day_list = [d.date() for d in days]
+    return _Schedule(
+        days=days,
+        day_values=day_values,
+        closes=closes,
+        day_list=day_list,
+        close_list=[c.to_pydatetime() for c in pd.DatetimeIndex(closes)],
+        day_set=frozenset(day_list),
+        early=frozenset(d for d, e in zip(day_list, is_early, strict=True) if e),
+        end=end,
+    )
+
+
+def _as_date(d: date) -> date:
+    return d.date() if isinstance(d, datetime) else d
+
+
+def _checked(d: date) -> date:
+    d = _as_date(d)
+    end = _schedule().end
+    if not (CALENDAR_START <= d <= end):
+        raise CalendarRangeError(f"{d} is outside the exchange calendar ({CALENDAR_START} … {end})")
     return d
 
 
-def nth_weekday(year: int, month: int, weekday: int, n: int) -> date:
-    first = date(year, month, 1)
-    offset = (weekday - first.weekday()) % 7
-    return first + timedelta(days=offset + 7 * (n - 1))
+def _index(d: date, side: Literal["left", "right"]) -> int:
+    """Position of ``d`` among the sessions (numpy searchsorted semantics)."""
+    days = _schedule().day_list
+    return bisect_left(days, d) if side == "left" else bisect_right(days, d)
 
 
-def last_weekday(year: int, month: int, weekday: int) -> date:
-    nxt = date(year + (month == 12), month % 12 + 1, 1)
-    last = nxt - timedelta(days=1)
-    return last - timedelta(days=(last.weekday() - weekday) % 7)
-
-
-def _easter(year: int) -> date:
-    """Anonymous Gregorian algorithm (Meeus/Jones/Butcher)."""
-    a = year % 19
-    b, c = divmod(year, 100)
-    d, e = divmod(b, 4)
-    f = (b + 8) // 25
-    g = (b - f + 1) // 3
-    h = (19 * a + b - d - g + 15) % 30
-    i, k = divmod(c, 4)
-    m = (32 + 2 * e + 2 * i - h - k) % 7
-    n = (a + 11 * h + 22 * m) // 451
-    month, day = divmod(h + m - 7 * n + 114, 31)
-    return date(year, month, day + 1)
-
-
-@lru_cache(maxsize=64)
-def nyse_holidays(year: int) -> tuple[date, ...]:
-    """Full-day NYSE closures of a year (regular rules; one-off closures are not modelled)."""
-    days = [
-        nth_weekday(year, 1, 0, 3),  # Martin Luther King Jr. Day
-        nth_weekday(year, 2, 0, 3),  # Washington's Birthday
-        _easter(year) - timedelta(days=2),  # Good Friday
-        last_weekday(year, 5, 0),  # Memorial Day
-        observed(date(year, 7, 4)),
-        nth_weekday(year, 9, 0, 1),  # Labor Day
-        nth_weekday(year, 11, 3, 4),  # Thanksgiving
-        observed(date(year, 12, 25)),
-    ]
-    new_year = date(year, 1, 1)
-    if new_year.weekday() != 5:  # NYSE does not close on Dec 31 for a Saturday New Year
-        days.append(observed(new_year))
-    if year >= 2022:
-        days.append(observed(date(year, 6, 19)))  # Juneteenth
-    return tuple(sorted(d for d in days if d.year == year))
+def _session_at(pos: int, what: str) -> date:
+    days = _schedule().day_list
+    if not 0 <= pos < len(days):
+        raise CalendarRangeError(f"no {what} within the exchange calendar ({days[0]} … {days[-1]})")
+    return days[pos]
 
 
 def is_trading_day(d: date) -> bool:
-    return d.weekday() < 5 and d not in nyse_holidays(d.year)
+    """Whether the exchange holds a session on ``d`` (one-off closures included)."""
+    return _checked(d) in _schedule().day_set
+
+
+def is_early_close(d: date) -> bool:
+    """Whether ``d`` is a session that closes before the regular 16:00."""
+    return _checked(d) in _schedule().early
+
+
+def session_close(d: date) -> datetime:
+    """The close of the session on ``d`` (naive Eastern); 13:00 on an early-close day."""
+    d = _checked(d)
+    if d not in _schedule().day_set:
+        raise ValueError(f"{d} is not a trading day")
+    return _schedule().close_list[_index(d, "left")]
+
+
+def nyse_holidays(year: int) -> tuple[date, ...]:
+    """Weekdays of ``year`` without a session: regular holidays and one-off closures."""
+    weekdays = pd.bdate_range(date(year, 1, 1), date(year, 12, 31))
+    s = _schedule()
+    return tuple(d.date() for d in weekdays if d.date() not in s.day_set)
 
 
 def trading_days(start: date, end: date) -> pd.DatetimeIndex:
-    """Trading days in [start, end] as midnight timestamps."""
-    days = pd.bdate_range(start, end)
-    holidays = {h for y in range(start.year, end.year + 1) for h in nyse_holidays(y)}
-    return days[~days.isin(pd.DatetimeIndex(sorted(holidays)))]
+    """Sessions in [start, end] as midnight timestamps."""
+    start, end = _checked(start), _checked(end)
+    return _schedule().days[_index(start, "left") : _index(end, "right")]
 
 
 def next_trading_day(d: date) -> date:
-    d = d + timedelta(days=1)
-    while not is_trading_day(d):
-        d += timedelta(days=1)
-    return d
+    """The first session strictly after ``d``."""
+    return _session_at(_index(_checked(d), "right"), f"session after {d}")
 
 
 def previous_trading_day(d: date) -> date:
-    d = d - timedelta(days=1)
-    while not is_trading_day(d):
-        d -= timedelta(days=1)
-    return d
+    """The last session strictly before ``d``."""
+    return _session_at(_index(_checked(d), "left") - 1, f"session before {d}")
 
 
-def effective_trading_day(ts: datetime) -> date:
-    """The trading day whose close is the first close at or after ``ts``.
+def trading_day_on_or_after(d: date) -> date:
+    """``d`` when it is a session, else the next one."""
+    return _session_at(_index(_checked(d), "left"), f"session on or after {d}")
 
-    This is the point-in-time rule of the whole project: information stamped before
-    16:00 on a trading day counts for that day; after the close, on a weekend or a
-    holiday it counts for the next trading day. A bare date is taken as end of day.
+
+def add_trading_days(d: date, n: int) -> date:
+    """The ``n``-th session after ``d`` (``n`` = 1 is :func:`next_trading_day`)."""
+    if n < 0:
+        raise ValueError(f"n must be non-negative, got {n}")
+    if n == 0:
+        return d
+    # the last session on or before d, then n sessions on
+    return _session_at(_index(_checked(d), "right") - 1 + n, f"session {n} after {d}")
+
+
+def sessions_between(earlier: Iterable[date] | pd.Series | np.ndarray, later: date) -> np.ndarray:
+    """For each date in ``earlier``: how many sessions lie in [that date, ``later``).
+
+    The staleness rule: a ticker whose latest bar is one session behind the newest has
+    a gap of 1, whatever weekends, holidays or closures lie between.
+    """
+    values = pd.to_datetime(pd.Index(earlier)).to_numpy().astype("datetime64[D]")
+    if values.size:
+        _checked(pd.Timestamp(values.min()).date())
+    days = _schedule().day_values
+    end = np.searchsorted(days, np.datetime64(_checked(later), "D"), side="left")
+    return end - np.searchsorted(days, values, side="left")
+
+
+def early_closes(start: date, end: date) -> list[date]:
+    """Early-close sessions in [start, end]."""
+    return sorted(d for d in _schedule().early if start <= d <= end)
+
+
+def effective_trading_day(ts: datetime | date) -> date:
+    """The session whose close is the first close strictly after ``ts``.
+
+    This is the point-in-time rule of the whole project: information stamped before a
+    session's close counts for that session; at or after the close (16:00, or 13:00 on
+    an early-close day), on a weekend, a holiday or a one-off closure it counts for the
+    next session. A bare date is taken as end of day.
     """
     if not isinstance(ts, datetime):
         ts = datetime.combine(ts, time(23, 59))
-    d = ts.date()
-    if is_trading_day(d) and ts.time() < MARKET_CLOSE:
-        return d
-    return next_trading_day(d)
+    _checked(ts.date())
+    pos = bisect_right(_schedule().close_list, ts)
+    return _session_at(pos, f"session closing after {ts}")
 
 
 def effective_trading_days(stamps: pd.Series) -> pd.Series:
     """Vectorised :func:`effective_trading_day` over naive Eastern timestamps (dates out)."""
     stamps = pd.to_datetime(stamps)
     if stamps.empty:
-        return stamps.dt.normalize()
-    start = stamps.min().date() - timedelta(days=10)
-    end = stamps.max().date() + timedelta(days=10)
-    days = trading_days(start, end)
-    day = stamps.dt.normalize()
-    after_close = (stamps - day) >= pd.Timedelta(
-        hours=MARKET_CLOSE.hour, minutes=MARKET_CLOSE.minute
+        return stamps.dt.normalize().astype(_UNIT)
+    if stamps.isna().any():
+        raise ValueError(f"{int(stamps.isna().sum())} missing timestamps")
+    s = _schedule()
+    _checked(stamps.min().date())
+    _checked(stamps.max().date())
+    pos = np.searchsorted(s.closes, stamps.to_numpy().astype(_UNIT), side="right")
+    if pos.max() >= len(s.days):
+        raise CalendarRangeError(f"{stamps.max()} is past the exchange calendar's last session")
+    return pd.Series(s.days[pos], index=stamps.index)
+
+
+@lru_cache(maxsize=1)
+def _federal_holidays() -> frozenset[date]:
+    from pandas.tseries.holiday import USFederalHolidayCalendar
+
+    days = USFederalHolidayCalendar().holidays(
+        CALENDAR_START - timedelta(days=7), _schedule().end + timedelta(days=7)
     )
-    # first trading day >= day, or > day when stamped after the close
-    pos = days.searchsorted(day.to_numpy(), side="left")
-    same = days[pos] == day.to_numpy()
-    bump = (~same) | after_close.to_numpy()
-    pos = pos + (same & bump)
-    return pd.Series(days[pos], index=stamps.index)
+    return frozenset(d.date() for d in days)
 
 
-@lru_cache(maxsize=64)
 def federal_holidays(year: int) -> frozenset[date]:
-    """Days EDGAR is closed besides weekends: US federal holidays (observed)."""
-    days = {
-        observed(date(year, 1, 1)),
-        observed(date(year + 1, 1, 1)),  # may fall on Dec 31 of ``year``
-        nth_weekday(year, 1, 0, 3),  # Martin Luther King Jr. Day
-        nth_weekday(year, 2, 0, 3),  # Washington's Birthday
-        last_weekday(year, 5, 0),  # Memorial Day
-        observed(date(year, 7, 4)),
-        nth_weekday(year, 9, 0, 1),  # Labor Day
-        nth_weekday(year, 10, 0, 2),  # Columbus Day
-        observed(date(year, 11, 11)),  # Veterans Day
-        nth_weekday(year, 11, 3, 4),  # Thanksgiving
-        observed(date(year, 12, 25)),
-    }
-    if year >= 2021:
-        days.add(observed(date(year, 6, 19)))  # Juneteenth
-    return frozenset(days)
+    """US federal holidays (observed) falling in ``year``, from pandas' federal calendar."""
+    return frozenset(d for d in _federal_holidays() if d.year == year)
 
 
 def edgar_business_day(day: date) -> bool:
     """Whether EDGAR accepts filings (and publishes a daily index) on ``day``.
 
-    EDGAR follows the federal calendar, not the NYSE's: it is open on Good Friday
-    and closed on Columbus and Veterans Day. One-off closures are not modelled.
+    EDGAR follows the federal calendar, not the exchange's: it is open on Good Friday,
+    closed on Columbus and Veterans Day and on days the government is closed by
+    executive order (:data:`EDGAR_CLOSURES`).
     """
-    return day.weekday() < 5 and day not in federal_holidays(day.year)
+    day = _as_date(day)
+    return day.weekday() < 5 and day not in _federal_holidays() and day not in EDGAR_CLOSURES
 
 
 def quarter_ends(start: date, end: date) -> list[date]:

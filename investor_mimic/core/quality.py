@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from investor_mimic.core.calendar import sessions_between
 from investor_mimic.core.frames import FrameSpec, schema_problems
 
 #: Plausible range of a US share price; outside it the 13F value-unit decision is suspect.
@@ -172,25 +173,26 @@ def _rules_report(frame: pd.DataFrame, rules: dict[str, np.ndarray]) -> Report:
 def stale_entities(
     frame: pd.DataFrame, date_col: str, entity_col: str, max_gap_days: int
 ) -> Report:
-    """Entities whose latest row lags the frame's latest date by more than ``max_gap_days``.
+    """Entities whose latest row lags the frame's latest date by more than ``max_gap_days``
+    exchange sessions.
 
     Why: a feed that silently stops updating some tickers still returns a plausible frame;
-    factors would then carry stale prices forward as if they were today's.
+    factors would then carry stale prices forward as if they were today's. The lag counts
+    sessions of the exchange calendar, so a holiday or a one-off closure in between does
+    not make a ticker look a day staler than it is.
     """
     report = Report()
     if frame.empty:
         return report
     latest = pd.to_datetime(frame.groupby(entity_col)[date_col].max())
     newest = latest.max()
-    lag = np.busday_count(
-        latest.to_numpy().astype("datetime64[D]"), np.datetime64(newest.date(), "D")
-    )
+    lag = sessions_between(latest.to_numpy(), newest.date())
     stale = latest[lag > max_gap_days]
     report.metadata = {"entities": len(latest), "stale": len(stale), "newest": str(newest.date())}
     if len(stale):
         sample = {k: str(v.date()) for k, v in stale.head(5).items()}
         report.problems.append(
-            f"{len(stale)} {entity_col}s have no row in the last {max_gap_days} business days: "
+            f"{len(stale)} {entity_col}s have no row in the last {max_gap_days} trading days: "
             f"{sample}"
         )
     return report

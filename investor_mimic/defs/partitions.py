@@ -1,9 +1,11 @@
 """Partition definitions: NYSE trading days, 13F report quarters, and tracked 13F filers.
 
-Trading-day keys are ``YYYY-MM-DD`` weekdays minus NYSE holidays (Dagster exclusions),
-so a backfill never asks a source for a closed market. Quarter keys are the 13F
-period-of-report dates (``2023-09-30``); filers are dynamic (10-digit CIKs) so a user
-can start tracking a manager from the UI or ``dagster instance`` CLI without a deploy.
+Trading-day keys are ``YYYY-MM-DD`` weekdays minus the weekdays without an exchange session
+(holidays and one-off closures such as 2025-01-09, from :mod:`investor_mimic.core.calendar`,
+as Dagster exclusions), so a backfill never asks a source for a closed market. Quarter
+keys are the 13F period-of-report dates (``2023-09-30``); filers are dynamic (10-digit
+CIKs) so a user can start tracking a manager from the UI or ``dagster instance`` CLI
+without a deploy.
 """
 
 from __future__ import annotations

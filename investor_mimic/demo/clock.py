@@ -3,8 +3,10 @@
 Why a module: 13F and Form 4 filings share these rules. EDGAR accepts submissions
 06:00–22:00 Eastern; a 13F accepted after 17:30 is *filed as of* the next business day
 (Section 16 forms keep the same day until 22:00), while its point-in-time ``known_date``
-always follows the acceptance time. Trades fall on NYSE trading days, filings on EDGAR
-business days.
+always follows the acceptance time. Trades fall on exchange sessions
+(:func:`investor_mimic.core.calendar.trading_day_on_or_after`), filings on EDGAR business
+days (the federal calendar), which are not the same days: EDGAR is open on Good Friday
+and closed on Columbus and Veterans Day.
 """
 
 from __future__ import annotations
@@ -13,22 +15,11 @@ from datetime import date, datetime, time, timedelta
 
 import numpy as np
 
-from investor_mimic.core.calendar import edgar_business_day, is_trading_day, next_trading_day
+from investor_mimic.core.calendar import edgar_business_day
 
 EDGAR_OPEN_MINUTE = 6 * 60
 EDGAR_CLOSE_MINUTE = 22 * 60
 FILED_SAME_DAY_UNTIL = time(17, 30)
-
-
-def trading_day_on_or_after(d: date) -> date:
-    """Trades happen on NYSE trading days."""
-    return d if is_trading_day(d) else next_trading_day(d)
-
-
-def add_trading_days(d: date, n: int) -> date:
-    for _ in range(n):
-        d = next_trading_day(d)
-    return d
 
 
 def next_edgar_day(d: date) -> date:

@@ -16,14 +16,13 @@ from datetime import date, datetime
 import numpy as np
 import pandas as pd
 
-from investor_mimic.core.calendar import effective_trading_day
-from investor_mimic.demo.accessions import AccessionBook
-from investor_mimic.demo.clock import (
-    acceptance_time,
-    add_edgar_days,
+from investor_mimic.core.calendar import (
     add_trading_days,
+    effective_trading_day,
     trading_day_on_or_after,
 )
+from investor_mimic.demo.accessions import AccessionBook
+from investor_mimic.demo.clock import acceptance_time, add_edgar_days
 from investor_mimic.demo.spec import SizeSpec
 
 COMMON = "Common Stock"

@@ -15,7 +15,7 @@ from typing import Literal
 
 import numpy as np
 
-GENERATOR_VERSION = "2"
+GENERATOR_VERSION = "3"  # 3: exchange sessions and closes from exchange_calendars
 BENCHMARK_TICKER = "MKT"
 
 WorldSize = Literal["tiny", "demo", "large"]

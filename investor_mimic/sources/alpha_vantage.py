@@ -23,7 +23,12 @@ import pandas as pd
 from pydantic import SecretStr
 
 from investor_mimic.core import frames
-from investor_mimic.core.calendar import MARKET_CLOSE, effective_trading_days, previous_trading_day
+from investor_mimic.core.calendar import (
+    MARKET_CLOSE,
+    effective_trading_days,
+    previous_trading_day,
+    session_close,
+)
 from investor_mimic.sources.http import PoliteSession, RateLimiter
 
 THROTTLE_KEYS = ("Note", "Information")
@@ -91,8 +96,9 @@ def _in_days(frame: pd.DataFrame, start: date, end: date) -> pd.DataFrame:
 
 
 def _since(start: date) -> datetime:
-    """The first instant whose items count for ``start``: the previous trading close."""
-    return datetime.combine(previous_trading_day(start), MARKET_CLOSE)
+    """The first instant whose items count for ``start``: the previous session's close
+    (13:00 when that session closed early)."""
+    return session_close(previous_trading_day(start))
 
 
 class AlphaVantageNews:
@@ -132,7 +138,7 @@ class AlphaVantageNews:
     def news(self, tickers: Sequence[str], start: date, end: date) -> pd.DataFrame:
         """Items whose trading_date is in [start, end], one row per (url, ticker)."""
         since = _since(start)
-        until = datetime.combine(end, MARKET_CLOSE)
+        until = datetime.combine(end, MARKET_CLOSE)  # later items are filtered out below
         parts = [
             parse_news_feed(payload, tickers)
             for ticker in sorted(set(tickers))

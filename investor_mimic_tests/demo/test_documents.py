@@ -14,7 +14,13 @@ from pathlib import Path
 import pandas as pd
 from lxml import etree
 
-from investor_mimic.core.calendar import effective_trading_days
+from investor_mimic.core.calendar import (
+    edgar_business_day,
+    effective_trading_days,
+    is_early_close,
+    is_trading_day,
+    next_trading_day,
+)
 
 NS_COVER = "{http://www.sec.gov/edgar/thirteenffiler}"
 NS_TABLE = "{http://www.sec.gov/edgar/document/thirteenf/informationtable}"
@@ -161,3 +167,25 @@ def test_news_feed_shape_and_after_close_items(tiny_world: Path) -> None:
     assert (truth["trading_date"] == effective_trading_days(truth["published_at"])).all()
     late = truth[truth["published_at"].dt.hour >= 16]
     assert (late["trading_date"] > late["published_at"].dt.normalize()).all()
+
+
+def test_news_after_an_early_close_counts_for_the_next_session(tiny_world: Path) -> None:
+    truth = pd.read_parquet(tiny_world / "truth" / "news_sentiment.parquet")
+    day = truth["published_at"].dt.date
+    hour = truth["published_at"].dt.hour
+    early = day.map(is_early_close)
+    after = truth[early & (hour >= 13) & (hour < 16)]
+    before = truth[early & (hour < 13)]
+    assert len(after) > 0 and len(before) > 0  # the world holds both kinds
+    expected = day[after.index].map(next_trading_day)
+    assert (after["trading_date"].dt.date == expected).all()
+    assert (before["trading_date"].dt.date == day[before.index]).all()
+
+
+def test_trades_fall_on_sessions_and_filings_on_edgar_days(tiny_world: Path) -> None:
+    trades = pd.read_parquet(tiny_world / "truth" / "insider_trades.parquet")
+    assert trades["transaction_date"].dt.date.map(is_trading_day).all()
+    assert trades["filing_date"].dt.date.map(edgar_business_day).all()
+    assert trades["known_date"].dt.date.map(is_trading_day).all()
+    holdings = pd.read_parquet(tiny_world / "truth" / "thirteenf_holdings.parquet")
+    assert holdings["known_date"].dt.date.map(is_trading_day).all()

@@ -103,6 +103,22 @@ def test_news_asks_per_ticker_from_the_previous_close_and_keeps_the_days() -> No
     ]  # each (url, ticker) once although both answers held every item
 
 
+def test_news_after_an_early_close_is_asked_for_and_kept() -> None:
+    """The day after Thanksgiving 2024 closed at 13:00: a 13:30 item counts for Monday
+    2024-12-02, so Monday's window starts at Friday's 13:00 close, not 16:00."""
+    feed = [
+        item("u/fri-1230", "20241129T123000", ("AAA", 0.9, 0.5)),
+        item("u/fri-1330", "20241129T133000", ("AAA", 0.9, 0.5)),
+    ]
+    with LoopbackServer() as server:
+        server.route("/query", lambda r: Answer(200, payload(feed)))
+        news = client(server).news(["AAA"], date(2024, 12, 2), date(2024, 12, 2))
+        (call,) = server.requests
+    assert call.query["time_from"] == "20241129T1300"
+    assert news["id"].tolist() == ["u/fri-1330"]
+    assert news["trading_date"].tolist() == [pd.Timestamp("2024-12-02")]
+
+
 def test_throttle_answers_are_retried_until_the_fake_recovers() -> None:
     with LoopbackServer() as server:
         server.queue(

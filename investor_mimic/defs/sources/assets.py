@@ -262,7 +262,7 @@ def _checks() -> list[dg.AssetChecksDefinition]:
             prices,
             "fresh",
             lambda f: quality.stale_entities(f, "date", "ticker", stale_days),
-            f"Every ticker has a bar within {stale_days} business days of the newest bar.",
+            f"Every ticker has a bar within {stale_days} trading days of the newest bar.",
         )
     )
     return checks
