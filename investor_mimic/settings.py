@@ -112,6 +112,12 @@ class Settings(BaseSettings):
     )
 
     # storage
+    redis_url: str | None = Field(
+        None,
+        validation_alias=AliasChoices("IM_REDIS_URL", "REDIS_URL", "redis_url"),
+        description="Redis for the HTTP cache and the shared rate limits (also read from "
+        "REDIS_URL); default SQLite files under data_dir/http.",
+    )
     warehouse_url: str | None = Field(
         None, description="SQLAlchemy URL of the warehouse; default SQLite under data_dir."
     )

@@ -1,7 +1,7 @@
-"""Shared fixtures: the real SEC filings in ../shared, a tiny demo world, PostgreSQL.
+"""Shared fixtures: the real SEC filings in ../shared, a tiny demo world, PostgreSQL, Redis.
 
-PostgreSQL tests skip on a laptop without a server, but fail under CI=true: CI must
-exercise the real database, never silently skip it.
+PostgreSQL and Redis tests skip on a laptop without a server, but fail under CI=true: CI
+must exercise the real services, never silently skip them.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -18,6 +19,13 @@ from investor_mimic_tests.helpers.paths import SHARED
 PG_ADMIN_URL = os.environ.get(
     "IM_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 )
+REDIS_TEST_URL = os.environ.get("IM_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def _unavailable(service: str, exc: Exception) -> NoReturn:
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{service} is required under CI=true: {exc}")
+    pytest.skip(f"{service} not available: {exc}")
 
 
 @pytest.fixture(scope="session")
@@ -48,9 +56,7 @@ def pg_url() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
     except Exception as exc:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"PostgreSQL is required under CI=true: {exc}")
-        pytest.skip(f"PostgreSQL not available: {exc}")
+        _unavailable("PostgreSQL", exc)
     name = f"im_test_{uuid.uuid4().hex[:12]}"
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
@@ -66,3 +72,23 @@ def pg_url() -> Iterator[str]:
             )
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
+
+
+@pytest.fixture()
+def redis_store_args() -> Iterator[tuple[str, str]]:
+    """(Redis URL, a key prefix of this test's own); the prefix's keys are deleted after."""
+    from redis import Redis
+
+    client = Redis.from_url(REDIS_TEST_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except Exception as exc:
+        _unavailable("Redis", exc)
+    prefix = f"im_test_{uuid.uuid4().hex[:12]}"
+    try:
+        yield REDIS_TEST_URL, prefix
+    finally:
+        keys = list(client.scan_iter(f"{prefix}:*"))
+        if keys:
+            client.delete(*keys)
+        client.close()

@@ -29,9 +29,10 @@ from investor_mimic.core.calendar import (
     previous_trading_day,
     session_close,
 )
-from investor_mimic.sources.http import PoliteSession, RateLimiter
+from investor_mimic.sources.http import HttpStore, PoliteSession, RateLimiter
 
 THROTTLE_KEYS = ("Note", "Information")
+ALPHA_VANTAGE_LIMIT = "alphavantage"  # the shared bucket of the per-key request budget
 PAGE_LIMIT = 1000  # the API's maximum items per answer
 _STAMP = "%Y%m%dT%H%M%S"
 
@@ -119,7 +120,11 @@ class AlphaVantageNews:
         max_attempts: int = 4,
         backoff: float = 15.0,
         timeout: float = 30.0,
+        store: HttpStore | None = None,
     ) -> None:
+        """``store``: where the per-key request budget is shared across processes
+        (without one it holds only within this process). Answers are never cached:
+        throttle notes arrive as HTTP 200."""
         if api_key is None:
             raise AlphaVantageError(
                 "Alpha Vantage news needs IM_ALPHAVANTAGE_API_KEY (or set IM_NEWS_SOURCE=demo)"
@@ -129,7 +134,11 @@ class AlphaVantageNews:
         self.throttle_attempts = throttle_attempts
         self.session = PoliteSession(
             "investor-mimic",
-            RateLimiter(rpm, per=60.0),
+            (
+                store.limiter(ALPHA_VANTAGE_LIMIT, rpm, per=60.0)
+                if store
+                else RateLimiter(rpm, per=60.0, name=ALPHA_VANTAGE_LIMIT)
+            ),
             max_attempts=max_attempts,
             backoff=backoff,
             timeout=timeout,

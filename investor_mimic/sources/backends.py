@@ -28,6 +28,7 @@ from investor_mimic.sources.edgar import (
     HttpEdgarTransport,
     cik10,
 )
+from investor_mimic.sources.http import HttpStore
 
 
 class PriceSource(Protocol):
@@ -75,6 +76,7 @@ def sources_from_settings(settings: Settings) -> Sources:
             settings.edgar_www_url,
             settings.edgar_data_url,
             settings.edgar_max_rps,
+            store=HttpStore.from_settings(settings),
         )
         if settings.universe_path is None:
             raise SourcesError("IM_UNIVERSE_PATH is required when IM_EDGAR_SOURCE=sec")
@@ -96,7 +98,10 @@ def sources_from_settings(settings: Settings) -> Sources:
         news = DemoNews(world / "market" / "news")
     else:
         news = AlphaVantageNews(
-            settings.alphavantage_api_key, settings.alphavantage_url, settings.alphavantage_rpm
+            settings.alphavantage_api_key,
+            settings.alphavantage_url,
+            settings.alphavantage_rpm,
+            store=HttpStore.from_settings(settings),
         )
 
     return Sources(

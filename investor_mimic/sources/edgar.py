@@ -28,11 +28,29 @@ from investor_mimic.core import frames
 from investor_mimic.core.calendar import edgar_business_day
 from investor_mimic.parsing.errors import FilingError
 from investor_mimic.parsing.extract import holdings_frame, trade_rows
-from investor_mimic.sources.http import HttpNotFound, PoliteSession, RateLimiter
+from investor_mimic.sources.http import (
+    NEVER_EXPIRE,
+    HttpNotFound,
+    HttpStore,
+    PoliteSession,
+    RateLimiter,
+)
 
 THIRTEENF_FORMS = frozenset({"13F-HR", "13F-HR/A"})
 FORM4_FORMS = frozenset({"4", "4/A"})
 _EMAIL = re.compile(r"\S+@\S+\.\S+")
+
+# How long a cached EDGAR answer stays fresh, by URL pattern (first match wins). A filing's
+# documents never change once accepted (an amendment is a new accession); indexes and
+# submissions lists grow during the day, so they are kept only briefly.
+EDGAR_CACHE_SECONDS: dict[str, int] = {
+    "*/Archives/edgar/data/": NEVER_EXPIRE,
+    "*/Archives/edgar/daily-index/": 3600,
+    "*/Archives/edgar/full-index/": 3600,
+    "*/submissions/": 600,
+    "*/files/company_tickers": 86400,
+}
+SEC_LIMIT = "sec"  # one bucket for www.sec.gov and data.sec.gov: the SEC counts per client
 
 
 class EdgarError(RuntimeError):
@@ -113,7 +131,10 @@ class HttpEdgarTransport:
         max_attempts: int = 5,
         backoff: float = 0.5,
         timeout: float = 30.0,
+        store: HttpStore | None = None,
     ) -> None:
+        """``store``: where the response cache and the shared SEC rate limit live; without
+        one, nothing is cached and the limit holds only within this process."""
         if not identity or not _EMAIL.search(identity):
             raise EdgarError(
                 f"EDGAR needs an identity User-Agent like 'Jane Doe jane@example.com' "
@@ -123,11 +144,12 @@ class HttpEdgarTransport:
         self.data_url = data_url.rstrip("/")
         self.session = PoliteSession(
             identity,
-            RateLimiter(max_rps),
+            store.limiter(SEC_LIMIT, max_rps) if store else RateLimiter(max_rps, name=SEC_LIMIT),
             max_attempts=max_attempts,
             backoff=backoff,
             timeout=timeout,
             headers={"Accept-Encoding": "gzip, deflate"},
+            session=store.cached_session(EDGAR_CACHE_SECONDS) if store else None,
         )
 
     def fetch(self, path: str) -> bytes | None:

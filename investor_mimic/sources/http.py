@@ -9,16 +9,36 @@ what is worth retrying (429, 5xx, connection errors and timeouts, honouring
 
 from __future__ import annotations
 
+import math
 import random
-import threading
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
+from pyrate_limiter import (
+    AbstractBucket,
+    InMemoryBucket,
+    Limiter,
+    Rate,
+    RedisStateStore,
+    SQLiteBucket,
+    StateBucket,
+    TokenBucket,
+)
+from redis import Redis
+from requests_cache import DO_NOT_CACHE, CachedSession, RedisCache
+from requests_cache import NEVER_EXPIRE as NEVER_EXPIRE  # re-exported for cache rules
+from requests_cache.policy.settings import DEFAULT_IGNORED_PARAMS
+
+if TYPE_CHECKING:
+    from investor_mimic.settings import Settings
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 SECRET_PARAMS = frozenset({"apikey", "api_key", "token", "key"})
@@ -54,29 +74,149 @@ class HttpConnectionError(HttpError):
 
 
 class RateLimiter:
-    """At most ``rate`` acquisitions per second, evenly spaced, shared by all threads.
+    """At most ``rate`` acquisitions per ``per`` seconds, evenly spaced, counted in a
+    pyrate-limiter bucket: in memory (one process), or a SQLite file / Redis key that
+    every process on the machine (or every machine on the Redis) shares.
 
-    Why even spacing rather than a bursty bucket: the SEC and Alpha Vantage both count
-    requests in sliding windows; spacing every request ``1/rate`` apart can never exceed
-    the ceiling in any window, whatever the callers' concurrency.
+    Why even spacing (one request per ``per / rate`` seconds) rather than a bursty
+    bucket: the SEC and Alpha Vantage both count requests in sliding windows; spacing
+    every request apart can never exceed the ceiling in any window, whatever the
+    callers' concurrency.
+
+    Why polling with non-blocking attempts rather than pyrate-limiter's blocking wait:
+    the blocking wait stamps the retried item with the time it *planned* to wake, so a
+    process that wakes late (a busy machine) records a request earlier than it sent
+    it and another process may then go too soon. Each non-blocking attempt stamps the
+    real time.
     """
 
-    def __init__(self, rate: float, *, per: float = 1.0) -> None:
+    def __init__(
+        self,
+        rate: float,
+        *,
+        per: float = 1.0,
+        bucket: AbstractBucket | None = None,
+        name: str = "default",
+    ) -> None:
         if rate <= 0 or per <= 0:
             raise ValueError(f"rate limit must be positive, got {rate} per {per}s")
         self.interval = per / rate
-        self._next = 0.0
-        self._lock = threading.Lock()
+        self.name = name
+        self.rates = spacing_rates(rate, per)
+        self.bucket = bucket if bucket is not None else InMemoryBucket(self.rates)
+        self._limiter = Limiter(self.bucket, buffer_ms=0)
+        self._poll = min(max(self.interval / 10, 0.001), 0.25)
 
     def acquire(self) -> None:
         """Block until this caller's slot has come."""
-        with self._lock:
-            now = time.monotonic()
-            slot = max(now, self._next)
-            self._next = slot + self.interval
-        delay = slot - now
-        if delay > 0:
-            time.sleep(delay)
+        # timeout=0: one attempt, never the library's own sleep-and-retry (see above);
+        # blocking=False would hand filelock a bool where it wants seconds
+        while not self._limiter.try_acquire(self.name, blocking=True, timeout=0):
+            time.sleep(self._poll)
+
+
+def spacing_rates(rate: float, per: float = 1.0) -> list[Rate]:
+    """One acquisition per ``per / rate`` seconds, rounded up to whole milliseconds."""
+    return [Rate(1, max(1, math.ceil(per * 1000 / rate)))]
+
+
+REDIS_KEY_PREFIX = "investor_mimic"
+
+
+@dataclass(frozen=True)
+class HttpStore:
+    """Where HTTP state shared across runs and processes lives: the response cache and
+    the rate-limit buckets.
+
+    Default: SQLite files under ``root`` (``cache.sqlite``, ``ratelimit.sqlite``; WAL
+    and a file lock make them safe for concurrent processes). With ``redis_url``: both
+    in Redis (keys under ``prefix``), which also spans machines.
+    """
+
+    root: Path
+    redis_url: str | None = None
+    prefix: str = REDIS_KEY_PREFIX
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> HttpStore:
+        return cls(settings.data_dir / "http", settings.redis_url)
+
+    @property
+    def backend(self) -> str:
+        """``sqlite:<dir>`` or the Redis URL without credentials (for logs and metadata)."""
+        if self.redis_url is None:
+            return f"sqlite:{self.root}"
+        parts = urlsplit(self.redis_url)
+        netloc = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
+        return urlunsplit(parts._replace(netloc=netloc))
+
+    def redis(self) -> Redis:
+        if self.redis_url is None:
+            raise ValueError("no Redis URL configured")
+        return _redis_client(self.redis_url)
+
+    def limiter(self, name: str, rate: float, per: float = 1.0) -> RateLimiter:
+        """The shared limiter of service ``name`` (one per process and configuration)."""
+        return _shared_limiter(self, name, rate, per)
+
+    def cached_session(self, expire_after: Mapping[str, int]) -> CachedSession:
+        """A requests-cache session: responses to URLs matching a pattern of
+        ``expire_after`` are kept that many seconds (``NEVER_EXPIRE``: for good);
+        every other URL and every non-200 answer is never cached."""
+        common: dict[str, Any] = {
+            "expire_after": DO_NOT_CACHE,
+            "urls_expire_after": dict(expire_after),
+            "allowable_codes": (200,),
+            "allowable_methods": ("GET",),
+            "ignored_parameters": (*DEFAULT_IGNORED_PARAMS, *SECRET_PARAMS),
+            "stale_if_error": False,
+        }
+        if self.redis_url is not None:
+            # JSON, not pickle: a network store must never hand this process code to run
+            backend = RedisCache(
+                namespace=f"{self.prefix}:http_cache",
+                connection=self.redis(),
+                serializer="json",
+            )
+            return CachedSession(backend=backend, **common)
+        self.root.mkdir(parents=True, exist_ok=True)
+        return CachedSession(
+            str(self.root / "cache.sqlite"),
+            backend="sqlite",
+            wal=True,
+            busy_timeout=30_000,
+            **common,
+        )
+
+
+@lru_cache(maxsize=8)
+def _redis_client(url: str) -> Redis:
+    return Redis.from_url(url)
+
+
+@lru_cache(maxsize=32)
+def _shared_limiter(store: HttpStore, name: str, rate: float, per: float) -> RateLimiter:
+    rates = spacing_rates(rate, per)
+    bucket: AbstractBucket
+    if store.redis_url is not None:
+        # a token bucket (GCRA) kept as one timestamp and advanced by an atomic Lua
+        # script: unlike the sorted-set log, a client whose clock read lands a hair
+        # before another's cannot slip in beside it
+        bucket = StateBucket(
+            rates,
+            algorithm=TokenBucket(),
+            store=RedisStateStore(store.redis(), f"{store.prefix}:ratelimit:{name}"),
+        )
+    else:
+        store.root.mkdir(parents=True, exist_ok=True)
+        bucket = SQLiteBucket.init_from_file(
+            rates,
+            table=f"rate_{name}",
+            db_path=str(store.root / "ratelimit.sqlite"),
+            create_new_table=True,
+            use_file_lock=True,
+        )
+    return RateLimiter(rate, per=per, bucket=bucket, name=name)
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -100,7 +240,9 @@ class PoliteSession:
 
     ``backoff`` seconds doubles per failed attempt (with full jitter) up to ``max_wait``;
     a ``Retry-After`` header overrides the computed delay, still capped at ``max_wait``.
-    Every attempt, retries included, passes through the rate limiter.
+    Every attempt that reaches the network, retries included, passes through the rate
+    limiter. With a ``session`` from :meth:`HttpStore.cached_session`, a response the
+    cache holds is answered without touching the limiter or the server.
     """
 
     def __init__(
@@ -113,6 +255,7 @@ class PoliteSession:
         max_wait: float = 60.0,
         timeout: float = 30.0,
         headers: Mapping[str, str] | None = None,
+        session: requests.Session | None = None,
     ) -> None:
         if max_attempts < 1:
             raise ValueError(f"max_attempts must be at least 1, got {max_attempts}")
@@ -121,8 +264,17 @@ class PoliteSession:
         self.backoff = backoff
         self.max_wait = max_wait
         self.timeout = timeout
-        self._session = requests.Session()
+        self._session = session if session is not None else requests.Session()
         self._session.headers.update({"User-Agent": user_agent, **(headers or {})})
+
+    def cached(self, url: str, params: Mapping[str, Any] | None = None) -> requests.Response | None:
+        """The cached response for ``url`` if the cache holds a fresh one, else None."""
+        if not isinstance(self._session, CachedSession):
+            return None
+        response = self._session.get(url, params=params, timeout=self.timeout, only_if_cached=True)
+        # a miss is a synthetic 504 (only 200s are ever stored)
+        hit = getattr(response, "from_cache", False) and response.status_code == 200
+        return response if hit else None
 
     def backoff_delay(self, attempt: int) -> float:
         """Seconds to wait after the ``attempt``-th failure (1-based): jittered exponential."""
@@ -131,6 +283,9 @@ class PoliteSession:
 
     def get(self, url: str, params: Mapping[str, Any] | None = None) -> requests.Response:
         """GET ``url``; returns a 2xx response or raises an :class:`HttpError` subclass."""
+        hit = self.cached(url, params)
+        if hit is not None:
+            return hit
         for attempt in range(1, self.max_attempts + 1):
             self.limiter.acquire()
             last = attempt == self.max_attempts
