@@ -1,4 +1,5 @@
-"""The ``investor-mimic`` command: ``demo``, ``filing show``, ``approvals`` and ``kill-switch``.
+"""The ``investor-mimic`` command: ``demo``, ``filing show``, ``approvals``, ``kill-switch``
+and ``universe build|show``.
 
 Why argparse: a handful of subcommands do not justify another dependency, and errors must
 be one clear line on stderr with a non-zero exit code, never a traceback.
@@ -11,7 +12,10 @@ import getpass
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from investor_mimic.sources.universe import UniverseBuild
 
 
 def _cmd_filing_show(args: argparse.Namespace) -> int:
@@ -27,6 +31,77 @@ def _cmd_filing_show(args: argparse.Namespace) -> int:
         print(f"error: {args.path}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def _universe_summary(build: UniverseBuild, folder: Path) -> dict[str, Any]:
+    return {**build.info, "folder": str(folder)}
+
+
+def _cmd_universe_build(args: argparse.Namespace) -> int:
+    from investor_mimic.settings import get_settings
+    from investor_mimic.sources.backends import edgar_from_settings
+    from investor_mimic.sources.edgar import EdgarError
+    from investor_mimic.sources.http import HttpError
+    from investor_mimic.sources.universe import UniverseError, build_universe, write_build
+
+    settings = get_settings()
+    try:
+        edgar = edgar_from_settings(settings)
+        filers = tuple(args.filer) or edgar.filer_ciks
+        build = build_universe(edgar.client, filers, periods=args.periods, source=edgar.description)
+        folder = settings.universe_dir
+        write_build(build, folder)
+    except (UniverseError, EdgarError, HttpError, FileNotFoundError, ValueError) as exc:
+        print(f"error: universe build: {exc}", file=sys.stderr)
+        return 2
+    _print_universe(build, folder, as_json=args.json, rows=0)
+    return 0
+
+
+def _cmd_universe_show(args: argparse.Namespace) -> int:
+    from investor_mimic.settings import get_settings
+    from investor_mimic.sources.universe import UniverseError, read_build
+
+    folder = get_settings().universe_dir
+    try:
+        build = read_build(folder)
+    except (UniverseError, OSError) as exc:
+        print(f"error: universe show: {exc}", file=sys.stderr)
+        return 2
+    _print_universe(build, folder, as_json=args.json, rows=args.rows)
+    return 0
+
+
+def _print_universe(build: UniverseBuild, folder: Path, *, as_json: bool, rows: int) -> None:
+    """A summary, the first ``rows`` tickers and every unmapped CUSIP with its reason."""
+    import json
+
+    from tabulate import tabulate
+
+    if as_json:
+        payload = {
+            "summary": _universe_summary(build, folder),
+            "universe": build.universe.astype(str).to_dict("records"),
+            "unmapped": build.unmapped.astype(str).to_dict("records"),
+        }
+        sys.stdout.write(json.dumps(payload, indent=1) + "\n")
+        return
+    info = build.info
+    print(
+        f"universe: {info['mapped']} tickers from {info['cusips']} CUSIPs held by "
+        f"{len(info['filers'])} filers ({len(info['filings'])} 13F filings, latest "
+        f"{info['periods']} period(s)); {info['unmapped']} CUSIPs unmapped"
+    )
+    print(f"built {info['built_at']} from {info['source']} into {folder}")
+    if rows:
+        shown = build.universe.head(rows)
+        print(tabulate(shown.values.tolist(), headers=list(shown.columns), tablefmt="simple"))
+        if len(build.universe) > rows:
+            print(f"… {len(build.universe) - rows} more in {folder / 'universe.csv'}")
+    if len(build.unmapped):
+        print("\nunmapped CUSIPs (not in the universe):")
+        table = build.unmapped[["cusip", "issuer", "reason"]]
+        print(tabulate(table.values.tolist(), headers=list(table.columns), tablefmt="simple"))
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -214,6 +289,29 @@ def build_parser() -> argparse.ArgumentParser:
     kill.add_argument("--reason")
     kill.add_argument("--by", help="who flips it (default: the OS user)")
     kill.set_defaults(func=_cmd_kill_switch)
+
+    universe = sub.add_parser(
+        "universe",
+        help="the security master from SEC data (company tickers + the filers' 13F rows)",
+    )
+    universe_sub = universe.add_subparsers(dest="universe_command", required=True)
+    build = universe_sub.add_parser(
+        "build",
+        help="build it from EDGAR (IM_EDGAR_SOURCE: the demo world or sec) into "
+        "data_dir/universe and print what was left unmapped",
+    )
+    build.add_argument(
+        "--periods", type=int, default=1, help="latest 13F report periods to read (default 1)"
+    )
+    build.add_argument(
+        "--filer", action="append", default=[], help="a filer CIK (repeatable; default: tracked)"
+    )
+    build.add_argument("--json", action="store_true", help="print a machine-readable summary")
+    build.set_defaults(func=_cmd_universe_build)
+    show_u = universe_sub.add_parser("show", help="print the built universe and unmapped CUSIPs")
+    show_u.add_argument("--rows", type=int, default=50, help="tickers to list (default 50)")
+    show_u.add_argument("--json", action="store_true", help="print everything as JSON")
+    show_u.set_defaults(func=_cmd_universe_show)
     return parser
 
 

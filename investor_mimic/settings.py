@@ -54,7 +54,9 @@ class Settings(BaseSettings):
         default_factory=list, description="13F filer CIKs to track with real EDGAR (JSON list)."
     )
     universe_path: Path | None = Field(
-        None, description="CSV (ticker,cik,cusip,name,sector) of the real universe."
+        None,
+        description="CSV (ticker,cik,cusip,name,sector) of the real universe; default the one "
+        "`investor-mimic universe build` writes under data_dir/universe.",
     )
     benchmark_ticker: str = Field("SPY", description="Benchmark for relative strength (real data).")
 
@@ -142,6 +144,12 @@ class Settings(BaseSettings):
         if self.warehouse_url:
             return self.warehouse_url
         return f"sqlite:///{(self.data_dir / 'warehouse.db').resolve()}"
+
+    @property
+    def universe_dir(self) -> Path:
+        """Where `investor-mimic universe build` writes: one folder per EDGAR source."""
+        name = "sec" if self.edgar_source == "sec" else self.world_dir.name
+        return self.data_dir / "universe" / name
 
     @property
     def world_dir(self) -> Path:

@@ -3,7 +3,8 @@
 Layout (paths as on www.sec.gov / data.sec.gov):
 ``submissions/CIK##########.json``, ``Archives/edgar/data/{cik}/{accession}.txt``,
 ``Archives/edgar/data/{cik}/{accession without dashes}/{document}`` and
-``Archives/edgar/daily-index/{YYYY}/QTR{q}/form.{YYYYMMDD}.idx``. Form 4s live under the
+``Archives/edgar/daily-index/{YYYY}/QTR{q}/form.{YYYYMMDD}.idx`` and
+``files/company_tickers.json``. Form 4s live under the
 issuer's CIK (the issuer's submissions list them). ``acceptanceDateTime`` is Eastern
 wall-clock time with a ``Z`` suffix, exactly as EDGAR writes it.
 """
@@ -79,6 +80,17 @@ def write_submissions(edgar: Path, entities: list[Entity], entries: list[Entry])
             "filings": {"recent": recent, "files": []},
         }
         (folder / f"CIK{ent.cik}.json").write_text(json.dumps(body, sort_keys=True, indent=1))
+
+
+def write_company_tickers(edgar: Path, entities: list[Entity]) -> None:
+    """``files/company_tickers.json`` as www.sec.gov serves it: one entry per ticker."""
+    rows = [(ent, t) for ent in entities for t in ent.tickers]
+    body = {
+        str(i): {"cik_str": int(ent.cik), "ticker": ticker, "title": ent.name}
+        for i, (ent, ticker) in enumerate(rows)
+    }
+    (edgar / "files").mkdir(parents=True, exist_ok=True)
+    (edgar / "files" / "company_tickers.json").write_text(json.dumps(body))
 
 
 def _index_head(day: date) -> str:

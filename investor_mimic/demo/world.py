@@ -23,6 +23,7 @@ from investor_mimic.demo.edgar_folder import (
     Entity,
     Entry,
     write_archives,
+    write_company_tickers,
     write_daily_index,
     write_submissions,
 )
@@ -138,6 +139,7 @@ def generate_world(root: Path, size: WorldSize, seed: int, null: bool = False) -
     ]
     write_archives(edgar, entries)
     write_submissions(edgar, entities, entries)
+    write_company_tickers(edgar, entities)
     write_daily_index(edgar, entries)
 
     public_universe(universe).to_csv(out / "universe.csv", index=False)

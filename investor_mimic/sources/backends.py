@@ -23,12 +23,12 @@ from investor_mimic.sources.alpaca_bars import AlpacaBars, DemoBars
 from investor_mimic.sources.alpha_vantage import AlphaVantageNews, DemoNews
 from investor_mimic.sources.edgar import (
     EdgarClient,
-    EdgarTransport,
     FolderEdgarTransport,
     HttpEdgarTransport,
     cik10,
 )
 from investor_mimic.sources.http import HttpStore
+from investor_mimic.sources.universe import UNIVERSE_FILE
 
 
 class PriceSource(Protocol):
@@ -55,8 +55,42 @@ class Sources:
     filer_ciks: tuple[str, ...]
 
 
-class SourcesError(RuntimeError):
-    """The settings do not describe a usable set of sources."""
+@dataclass(frozen=True)
+class EdgarSource:
+    """The EDGAR side of the settings: a client, the tracked 13F filers, and where the
+    universe file is (the demo world's own, or a CSV built from SEC data)."""
+
+    client: EdgarClient
+    filer_ciks: tuple[str, ...]
+    universe_path: Path
+    description: str  # the world folder or the EDGAR URLs, for logs and records
+
+
+def edgar_from_settings(settings: Settings) -> EdgarSource:
+    """The demo world's EDGAR folder, or live EDGAR (identity required, cache and the
+    shared SEC rate limit from :class:`HttpStore`)."""
+    if settings.edgar_source == "demo":
+        world = settings.world_dir
+        manifest = load_manifest(world)
+        return EdgarSource(
+            EdgarClient(FolderEdgarTransport(world / "edgar")),
+            tuple(cik10(f.cik) for f in manifest.filers),
+            world / "universe.csv",
+            str(world),
+        )
+    transport = HttpEdgarTransport(
+        settings.edgar_identity,
+        settings.edgar_www_url,
+        settings.edgar_data_url,
+        settings.edgar_max_rps,
+        store=HttpStore.from_settings(settings),
+    )
+    return EdgarSource(
+        EdgarClient(transport),
+        tuple(cik10(c) for c in settings.tracked_filers),
+        settings.universe_path or settings.universe_dir / UNIVERSE_FILE,
+        f"{settings.edgar_www_url} + {settings.edgar_data_url}",
+    )
 
 
 def sources_from_settings(settings: Settings) -> Sources:
@@ -65,23 +99,7 @@ def sources_from_settings(settings: Settings) -> Sources:
     manifest = (
         load_manifest(world) if "demo" in (settings.edgar_source, settings.prices_source) else None
     )
-    transport: EdgarTransport
-    if manifest is not None and settings.edgar_source == "demo":
-        transport = FolderEdgarTransport(world / "edgar")
-        universe_path = world / "universe.csv"
-        filers = tuple(cik10(f.cik) for f in manifest.filers)
-    else:
-        transport = HttpEdgarTransport(
-            settings.edgar_identity,
-            settings.edgar_www_url,
-            settings.edgar_data_url,
-            settings.edgar_max_rps,
-            store=HttpStore.from_settings(settings),
-        )
-        if settings.universe_path is None:
-            raise SourcesError("IM_UNIVERSE_PATH is required when IM_EDGAR_SOURCE=sec")
-        universe_path = settings.universe_path
-        filers = tuple(cik10(c) for c in settings.tracked_filers)
+    edgar = edgar_from_settings(settings)
 
     bars: PriceSource
     if manifest is not None and settings.prices_source == "demo":
@@ -105,10 +123,10 @@ def sources_from_settings(settings: Settings) -> Sources:
         )
 
     return Sources(
-        edgar=EdgarClient(transport),
+        edgar=edgar.client,
         bars=bars,
         news=news,
-        universe_path=universe_path,
+        universe_path=edgar.universe_path,
         benchmark=benchmark,
-        filer_ciks=filers,
+        filer_ciks=edgar.filer_ciks,
     )

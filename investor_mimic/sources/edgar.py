@@ -50,6 +50,7 @@ EDGAR_CACHE_SECONDS: dict[str, int] = {
     "*/submissions/": 600,
     "*/files/company_tickers": 86400,
 }
+COMPANY_TICKERS = "files/company_tickers.json"  # on www.sec.gov
 SEC_LIMIT = "sec"  # one bucket for www.sec.gov and data.sec.gov: the SEC counts per client
 
 
@@ -86,6 +87,7 @@ class Submissions:
     cik: str
     name: str
     filings: list[FilingRef]
+    sic: str | None = None  # Standard Industrial Classification code, when EDGAR states one
 
 
 @dataclass(frozen=True)
@@ -198,7 +200,30 @@ class EdgarClient:
                 if date.fromisoformat(page["filingTo"]) >= filed_since:
                     page_path = f"submissions/{page['name']}"
                     filings += _filing_refs(self._json(page_path), cik, page_path)
-        return Submissions(cik=cik, name=name, filings=sorted(set(filings)))
+        sic = str(doc.get("sic") or "").strip() or None
+        return Submissions(cik=cik, name=name, filings=sorted(set(filings)), sic=sic)
+
+    def company_tickers(self) -> pd.DataFrame:
+        """SEC's ``files/company_tickers.json`` (every listed company's CIK, ticker and
+        name) as rows of cik (10 digits), ticker, title, in the file's order; a company
+        with several share classes has several rows."""
+        path = COMPANY_TICKERS
+        doc = self._json(path)
+        rows = []
+        for key, entry in doc.items():
+            try:
+                rows.append(
+                    {
+                        "cik": cik10(entry["cik_str"]),
+                        "ticker": str(entry["ticker"]).strip().upper(),
+                        "title": str(entry["title"]).strip(),
+                    }
+                )
+            except (KeyError, TypeError, ValueError) as exc:
+                raise EdgarError(f"{path}: entry {key!r} is malformed ({exc})") from exc
+        if not rows:
+            raise EdgarError(f"{path}: no companies listed")
+        return pd.DataFrame(rows, columns=["cik", "ticker", "title"]).astype("string")
 
     def daily_index(self, day: date) -> list[IndexEntry] | None:
         """The daily form index of ``day``; ``None`` when EDGAR has none for it."""

@@ -20,7 +20,7 @@ from investor_mimic.core.calendar import trading_days
 from investor_mimic.settings import Settings
 from investor_mimic.sources.alpaca_bars import AlpacaBars, AlpacaBarsError, DemoBars
 from investor_mimic.sources.alpha_vantage import AlphaVantageError, AlphaVantageNews, DemoNews
-from investor_mimic.sources.backends import Sources, SourcesError, sources_from_settings
+from investor_mimic.sources.backends import Sources, sources_from_settings
 from investor_mimic.sources.edgar import (
     EdgarClient,
     EdgarError,
@@ -137,9 +137,14 @@ def test_real_sources_need_their_settings(tmp_path: Path) -> None:
     assert isinstance(src.edgar.transport, HttpEdgarTransport)
     assert isinstance(src.bars, AlpacaBars) and isinstance(src.news, AlphaVantageNews)
     assert src.filer_ciks == ("0001894188",) and src.benchmark == "SPY"
+    assert src.universe_path == tmp_path / "u.csv"
+    # without a CSV of one's own: the universe `investor-mimic universe build` writes
+    built = sources_from_settings(
+        settings(tmp_path, **{k: v for k, v in real.items() if k != "universe_path"})
+    )
+    assert built.universe_path == tmp_path / "universe" / "sec" / "universe.csv"
     for missing, error, message in [
         ("edgar_identity", EdgarError, "IM_EDGAR_IDENTITY"),
-        ("universe_path", SourcesError, "IM_UNIVERSE_PATH"),
         ("alpaca_secret_key", AlpacaBarsError, "IM_ALPACA_SECRET_KEY"),
         ("alphavantage_api_key", AlphaVantageError, "IM_ALPHAVANTAGE_API_KEY"),
     ]:
