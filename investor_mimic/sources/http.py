@@ -24,10 +24,10 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import requests
 from pyrate_limiter import (
     AbstractBucket,
-    InMemoryBucket,
     Limiter,
     Rate,
     RedisStateStore,
+    SingleBucketFactory,
     SQLiteBucket,
     StateBucket,
     TokenBucket,
@@ -103,8 +103,13 @@ class RateLimiter:
         self.interval = per / rate
         self.name = name
         self.rates = spacing_rates(rate, per)
-        self.bucket = bucket if bucket is not None else InMemoryBucket(self.rates)
-        self._limiter = Limiter(self.bucket, buffer_ms=0)
+        # in memory: a token bucket (constant state, nothing to clean up); only a log
+        # bucket (SQLite) needs pyrate-limiter's background thread that trims old entries
+        self.bucket = bucket if bucket is not None else StateBucket(self.rates, TokenBucket())
+        if isinstance(self.bucket, StateBucket):
+            self._limiter = Limiter(SingleBucketFactory(self.bucket, schedule_leak=False), 0)
+        else:  # also takes the bucket's cross-process lock (SQLite: a file lock)
+            self._limiter = Limiter(self.bucket, buffer_ms=0)
         self._poll = min(max(self.interval / 10, 0.001), 0.25)
 
     def acquire(self) -> None:
