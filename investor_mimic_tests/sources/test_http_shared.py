@@ -20,7 +20,7 @@ from investor_mimic_tests.helpers.http_workers import run_workers
 from investor_mimic_tests.helpers.loopback import Answer, LoopbackServer
 
 RATE = 10.0  # the SEC's ceiling
-PER_WORKER = 8
+PER_WORKER = 6
 JITTER = 0.05  # seconds of arrival-time noise the server's clock may add
 IDENTITY = "Test Agent test@example.com"
 DOC = "Archives/edgar/data/1067983/0000950123-24-005755.txt"
