@@ -74,8 +74,6 @@ def _cmd_universe_show(args: argparse.Namespace) -> int:
 
 def _print_universe(build: UniverseBuild, folder: Path, *, as_json: bool, rows: int) -> None:
     """A summary, the first ``rows`` tickers and every unmapped CUSIP with its reason."""
-    import json
-
     from tabulate import tabulate
 
     if as_json:
