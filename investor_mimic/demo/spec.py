@@ -15,7 +15,7 @@ from typing import Literal
 
 import numpy as np
 
-GENERATOR_VERSION = "2"
+GENERATOR_VERSION = "3"
 BENCHMARK_TICKER = "MKT"
 
 WorldSize = Literal["tiny", "demo", "large"]
