@@ -77,6 +77,15 @@ _TABLE_HIDDEN = frozenset({"figi", "voting_sole", "voting_shared", "voting_none"
 
 
 @dataclass(frozen=True)
+class _View:
+    form: str
+    summary: dict[str, Any]
+    rows: list[dict[str, Any]]
+    columns: tuple[str, ...]
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Shown:
     """The rendered filing and the warnings for stderr (readable, but not consistent)."""
 
@@ -96,28 +105,23 @@ def show_filing(path: Path, fmt: Format) -> Shown:
         raise FilingError("submission contains no XML document")
     roots = [doc.root() for doc in sub.documents]
     if any(is_ownership_document(r) for r in roots):
-        form, summary, rows, columns = _form4_view(sub)
+        view = _form4_view(sub)
     elif any(is_cover(r) or is_information_table(r) for r in roots):
-        form, summary, rows, columns = _thirteenf_view(sub)
+        view = _thirteenf_view(sub)
     else:
         names = ", ".join(f"<{localname(r)}>" for r in roots)
         raise FilingError(f"not a 13F or Form 4 document (root element {names})")
-    warnings = tuple(summary.pop("_warnings", ()))
     if fmt == "json":
-        text = (
-            json.dumps({"form": form, "summary": summary, "rows": rows}, default=_iso, indent=2)
-            + "\n"
-        )
+        doc = {"form": view.form, "summary": view.summary, "rows": view.rows}
+        text = json.dumps(doc, default=_iso, indent=2) + "\n"
     elif fmt == "csv":
-        text = _csv(rows, columns)
+        text = _csv(view.rows, view.columns)
     else:
-        text = _table(form, summary, rows, columns)
-    return Shown(text, warnings)
+        text = _table(view.form, view.summary, view.rows, view.columns)
+    return Shown(text, view.warnings)
 
 
-def _thirteenf_view(
-    sub: Submission,
-) -> tuple[str, dict[str, Any], list[dict[str, Any]], tuple[str, ...]]:
+def _thirteenf_view(sub: Submission) -> _View:
     filing = read_thirteenf(sub.documents)
     cover, header = filing.cover, sub.header
     rows = [
@@ -145,8 +149,8 @@ def _thirteenf_view(
     }
     problems = _reconciliation(filing)
     summary["reconciles"] = None if problems is None else not problems
-    summary["_warnings"] = [f"cover totals disagree with the table: {p}" for p in problems or ()]
-    return form, summary, rows, THIRTEENF_COLUMNS
+    warnings = tuple(f"cover totals disagree with the table: {p}" for p in problems or ())
+    return _View(form, summary, rows, THIRTEENF_COLUMNS, warnings)
 
 
 def _reconciliation(filing: ThirteenF) -> list[str] | None:
@@ -168,9 +172,7 @@ def _reconciliation(filing: ThirteenF) -> list[str] | None:
     return [p.removeprefix("filing: ") for p in cover_totals(frame).problems]
 
 
-def _form4_view(
-    sub: Submission,
-) -> tuple[str, dict[str, Any], list[dict[str, Any]], tuple[str, ...]]:
+def _form4_view(sub: Submission) -> _View:
     form4 = read_form4(sub.documents)
     rows = [{c: getattr(t, c) for c in FORM4_COLUMNS} for t in form4.transactions]
     summary: dict[str, Any] = {
@@ -199,7 +201,7 @@ def _form4_view(
         "aff10b5_one": form4.aff10b5one,
         "parsed_rows": len(rows),
     }
-    return form4.document_type, summary, rows, FORM4_COLUMNS
+    return _View(form4.document_type, summary, rows, FORM4_COLUMNS)
 
 
 def _iso(value: object) -> str:

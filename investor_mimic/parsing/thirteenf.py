@@ -341,7 +341,7 @@ def decide_value_units(holdings: Sequence[Holding], cover: CoverPage | None = No
         multiplier, basis = 1000, "implied_prices"
         rule = (
             f"{sub_dollar:.0%} of {n} share rows price under $1 a share with <value> as whole "
-            f"dollars ({as_dollars}): <value> in thousands"
+            f"dollars (median ${median:,.2f}): <value> in thousands"
         )
     elif too_dear is not None and too_dear > 0.5:
         multiplier, basis = 1, "implied_prices"
