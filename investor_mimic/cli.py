@@ -20,16 +20,20 @@ if TYPE_CHECKING:
 
 def _cmd_filing_show(args: argparse.Namespace) -> int:
     from investor_mimic.parsing.errors import FilingError
-    from investor_mimic.parsing.show import render_filing
+    from investor_mimic.parsing.show import show_filing
 
     try:
-        sys.stdout.write(render_filing(Path(args.path), args.format))
+        shown = show_filing(Path(args.path), args.format)
     except FilingError as exc:
         print(f"error: {args.path}: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
         print(f"error: {args.path}: {exc.strerror or exc}", file=sys.stderr)
         return 2
+    sys.stdout.write(shown.text)
+    # readable but inconsistent (cover totals vs. table): say so, the exit code stays 0
+    for warning in shown.warnings:
+        print(f"warning: {args.path}: {warning}", file=sys.stderr)
     return 0
 
 

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import json
 import os
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from investor_mimic_tests.helpers.filings import LTS_TOTAL_USD, edit_13f, in_thousands
 from investor_mimic_tests.helpers.paths import REPO
 
 FULL_13F = "13F-HR_0001894188-23-000007_full-submission.txt"
+RESTATEMENT = "SEC-sample_13F-HRA_restatement_synthetic-values.xml"
 
 
 def show(path: Path, fmt: str) -> subprocess.CompletedProcess[str]:
@@ -31,10 +35,13 @@ def show(path: Path, fmt: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def ok_json(path: Path) -> dict[str, Any]:
+def ok_json(path: Path, warnings: int = 0) -> dict[str, Any]:
+    """The JSON of a readable filing; exactly ``warnings`` warning lines on stderr."""
     result = show(path, "json")
     assert result.returncode == 0, result.stderr
-    assert result.stderr == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == warnings, result.stderr
+    assert all(line.startswith(f"warning: {path}: ") for line in lines)
     out: dict[str, Any] = json.loads(result.stdout)
     return out
 
@@ -49,8 +56,9 @@ def test_json_of_the_full_13f_submission(edgar_fixtures: Path) -> None:
     assert s["amendment_type"] is None
     assert s["entry_total"] == 14 and s["parsed_rows"] == 14
     assert s["value_total_usd"] == s["parsed_value_usd"] == 454_926_000
+    assert s["reconciles"] is True
     units = s["value_units"]
-    assert units["multiplier"] == 1 and units["basis"] == "period"
+    assert units["multiplier"] == 1 and units["basis"] == "schema_version"
     assert units["schema_version"] == "X0202"
     assert units["median_price_per_share"] > 0
     assert len(out["rows"]) == 14
@@ -64,30 +72,91 @@ def test_json_of_the_full_13f_submission(edgar_fixtures: Path) -> None:
     assert (first["value_usd"], first["shares"], first["put_call"]) == (17_479_000, 137_500, None)
 
 
-def test_json_of_a_lone_cover_in_thousands(edgar_fixtures: Path) -> None:
+def test_json_of_a_lone_cover_in_whole_dollars(edgar_fixtures: Path) -> None:
     out = ok_json(edgar_fixtures / "13F-HR_abacus_primary_doc.xml")
     s = out["summary"]
     assert s["period_of_report"] == "2020-12-31" and s["entry_total"] == 92
-    assert s["value_total_usd"] == 114_663_960_000
-    assert s["value_units"]["multiplier"] == 1000
+    assert s["value_total_usd"] == 114_663_960  # $114.7 M (README, corrected)
+    assert s["value_units"]["multiplier"] == 1
+    assert s["value_units"]["basis"] == "schema_version"
     assert s["filed_at"] is None and s["parsed_rows"] == 0 and out["rows"] == []
+    assert s["reconciles"] is None  # no table to reconcile with
 
 
-def test_json_of_the_restatement_sample(edgar_fixtures: Path) -> None:
-    out = ok_json(edgar_fixtures / "SEC-sample_13F-HRA_restatement_synthetic-values.xml")
+def test_json_of_the_restatement_sample_says_it_does_not_reconcile(edgar_fixtures: Path) -> None:
+    """The SEC's sample cover states 1,222 entries and $1,122 thousand; its table has
+    169 rows worth $7.45 trillion (synthetic values). Readable, so exit 0, but said."""
+    path = edgar_fixtures / RESTATEMENT
+    out = ok_json(path, warnings=2)
     assert out["form"] == "13F-HR/A"
     assert out["summary"]["amendment_type"] == "RESTATEMENT"
     assert out["summary"]["period_of_report"] == "2021-12-31"
     assert out["summary"]["parsed_rows"] == 169
+    assert out["summary"]["reconciles"] is False
+    stderr = show(path, "json").stderr
+    assert "169 rows parsed, cover says 1222" in stderr
+    assert "parsed value $7,454,702,899,000, cover says $1,122,000" in stderr
 
 
 def test_json_of_a_lone_information_table_states_its_unit_rule(edgar_fixtures: Path) -> None:
+    """The sample table is sized in thousands (Apple: 10,456 for 35,606 shares); its
+    prices say so although it carries the post-2022 <figi> element."""
     out = ok_json(edgar_fixtures / "SEC-sample_information_table_synthetic-values.xml")
     s = out["summary"]
     assert s["parsed_rows"] == 169 and len(out["rows"]) == 169
     assert s["period_of_report"] is None and s["value_total_usd"] is None
-    assert s["value_units"]["basis"] == "elements" and s["value_units"]["figi_present"]
-    assert "<figi>" in s["value_units"]["rule"]
+    units = s["value_units"]
+    assert units["basis"] == "implied_prices" and units["multiplier"] == 1000
+    assert units["figi_present"] and "under $1 a share" in units["rule"]
+    apple = next(r for r in out["rows"] if r["issuer"] == "APPLE INC")
+    assert apple["value_usd"] == 10_456_000
+
+
+def test_cover_totals_that_disagree_warn_on_stderr_and_exit_0(
+    edgar_fixtures: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "off.txt"
+    full = (edgar_fixtures / FULL_13F).read_text()
+    path.write_text(edit_13f(full, cover_value_total=454_000_000))
+    out = ok_json(path, warnings=1)
+    assert out["summary"]["reconciles"] is False
+    assert out["summary"]["value_total_usd"] == 454_000_000
+    assert out["summary"]["parsed_value_usd"] == LTS_TOTAL_USD
+    for fmt in ("table", "csv"):
+        result = show(path, fmt)
+        assert result.returncode == 0
+        assert result.stderr == (
+            f"warning: {path}: cover totals disagree with the table: "
+            "parsed value $454,926,000, cover says $454,000,000\n"
+        )
+        assert fmt == "csv" or "reconciles: False" in result.stdout
+
+
+def test_a_filing_still_in_thousands_after_the_switch_shows_dollars(
+    edgar_fixtures: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "thousands.txt"
+    full = (edgar_fixtures / FULL_13F).read_text()
+    path.write_text(edit_13f(full, period=date(2022, 12, 31), rows=in_thousands))
+    s = ok_json(path)["summary"]
+    assert s["value_total_usd"] == s["parsed_value_usd"] == LTS_TOTAL_USD
+    assert s["reconciles"] is True
+    assert s["value_units"]["multiplier"] == 1000
+    assert s["value_units"]["basis"] == "implied_prices"
+
+
+def test_every_real_fixture_shows_in_dollars(edgar_fixtures: Path) -> None:
+    """Dollar totals of every 13F fixture as ``filing show`` prints them."""
+    totals = {}
+    for path in sorted(edgar_fixtures.glob("13F-*")) + sorted(edgar_fixtures.glob("SEC-*")):
+        s = ok_json(path, warnings=2 if path.name == RESTATEMENT else 0)["summary"]
+        totals[path.name] = (s["value_total_usd"], s["parsed_value_usd"])
+    assert totals == {
+        FULL_13F: (454_926_000, 454_926_000),
+        "13F-HR_abacus_primary_doc.xml": (114_663_960, 0),
+        RESTATEMENT: (1_122_000, 7_454_702_899_000),
+        "SEC-sample_information_table_synthetic-values.xml": (None, 7_454_702_899_000),
+    }
 
 
 def test_json_of_the_form4(edgar_fixtures: Path) -> None:
@@ -144,7 +213,12 @@ def test_table_shows_summary_and_rows(edgar_fixtures: Path) -> None:
     ("content", "message"),
     [
         (None, "malformed or truncated XML"),  # half of the real information table
-        (b"<html><body>not a filing</body></html>", "not a 13F or Form 4 document"),
+        (b"<html><body>not a filing</body></html>", "an HTML page, not a 13F or Form 4 filing"),
+        (b"<!DOCTYPE html><html><body><br><p>EDGAR</body>", "an HTML page"),  # not well-formed
+        (b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n", "Adobe Portable Document Format file"),
+        (gzip.compress(b"<SEC-DOCUMENT>"), "GZIP Archive file"),
+        (bytes(range(256)), "binary data"),
+        (b"<rss><channel/></rss>", "not a 13F or Form 4 document (root element <rss>)"),
         (b"", "empty XML document"),
     ],
 )

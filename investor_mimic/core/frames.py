@@ -107,6 +107,11 @@ THIRTEENF_HOLDINGS = FrameSpec(
         "ticker": "string",  # from the universe's CUSIP map; None when not in the universe
         "value_usd": "float",
         "value_multiplier": "int",  # 1000 when <value> was stated in thousands, else 1
+        # what decided the multiplier for the filing: implied_prices | schema_version |
+        # report_period | default (parsing.thirteenf.decide_value_units)
+        "value_unit_basis": "string",
+        # the filing's median price per share (SH rows) in dollars under that decision
+        "value_unit_median_price_usd": "float",
         "shares": "float",
         "share_type": "string",  # SH or PRN
         "put_call": "string",  # None, "Put" or "Call"
@@ -126,6 +131,7 @@ THIRTEENF_HOLDINGS = FrameSpec(
             "title_of_class",
             "schema_version",
             "cover_value_total_usd",
+            "value_unit_median_price_usd",
         }
     ),
 )

@@ -9,6 +9,14 @@ Styles: ``skilled`` and ``noise`` filers turn over a concentrated book at random
 the skilled ones' additions are followed by drift); ``index`` filers hold the largest
 names in proportion to size. Every filer files one RESTATEMENT and one NEW HOLDINGS
 amendment; the NEW HOLDINGS one discloses rows that the original left out.
+
+Value units follow the filer's software, not the period (as on real EDGAR): filings made
+before EDGAR's switch to schema X0202 (2023-01-03) state ``<value>`` in thousands, later
+ones in dollars — so an amendment of an old period filed after the switch is in dollars.
+Two awkward kinds are planted on purpose: one filer keeps typing thousands into the new
+schema for its first half-year after the switch (:data:`LEGACY_UNITS_UNTIL`), and one
+filer re-files an old report after the switch (a RESTATEMENT with the same rows, in
+dollars). The parser must read both from the filings themselves.
 """
 
 from __future__ import annotations
@@ -29,8 +37,8 @@ from investor_mimic.demo.clock import (
 from investor_mimic.demo.spec import SizeSpec
 from investor_mimic.sources.universe import cusip_check_digit
 
-DOLLARS_FROM_PERIOD = date(2022, 12, 31)  # <value> in dollars for periods from here on
-X0202_FROM_FILING = date(2023, 1, 3)  # EDGAR switched the 13F schema on this day
+X0202_FROM_FILING = date(2023, 1, 3)  # EDGAR switched the 13F schema (and unit) on this day
+LEGACY_UNITS_UNTIL = date(2023, 7, 1)  # the lagging filer types thousands until then
 
 _NAME_A = [
     "Granite",
@@ -102,10 +110,12 @@ class ThirteenFFiling:
     known_date: date
     rows: tuple[HoldingRow, ...]
     adds: tuple[str, ...]  # tickers first disclosed here as new or increased positions
+    legacy_units: bool = False  # thousands although filed on the X0202 schema
 
     @property
     def value_multiplier(self) -> int:
-        return 1000 if self.period < DOLLARS_FROM_PERIOD else 1
+        """1000 when ``<value>`` is in thousands: before the switch, or a lagging filer."""
+        return 1000 if self.schema_version == "X0201" or self.legacy_units else 1
 
     @property
     def schema_version(self) -> str:
@@ -251,8 +261,13 @@ def plan_thirteenf(
     universe: pd.DataFrame,
     spec: SizeSpec,
     book: AccessionBook,
+    units_rng: np.random.Generator,
 ) -> list[ThirteenFFiling]:
-    """Every 13F-HR and 13F-HR/A of the world, sorted by acceptance time."""
+    """Every 13F-HR and 13F-HR/A of the world, sorted by acceptance time.
+
+    ``units_rng`` (its own stream, so the books and amendments above do not move) times
+    the planted late re-filing; see the module docstring for the unit rules.
+    """
     issuers = universe.set_index("ticker")
     periods = quarter_ends(spec.start, spec.end)
     filings: list[ThirteenFFiling] = []
@@ -282,6 +297,7 @@ def plan_thirteenf(
             )
             originals.append((filing, rows, adds))
         filings.extend(_with_amendments(rng, originals, spec))
+    filings = _with_awkward_units(units_rng, filings, filers, spec)
     ordered = sorted(filings, key=lambda f: (f.accepted, f.filer.cik))
     return [replace(f, accession=book.issue(f.filer.cik, f.accepted.year)) for f in ordered]
 
@@ -356,3 +372,57 @@ def _with_amendments(
         else:
             out.append(filing)
     return out
+
+
+def _with_awkward_units(
+    rng: np.random.Generator,
+    filings: list[ThirteenFFiling],
+    filers: list[Filer],
+    spec: SizeSpec,
+) -> list[ThirteenFFiling]:
+    """Plant the two unit shapes that a period-based rule gets wrong.
+
+    * The last filer's software lags: what it files from the switch until
+      :data:`LEGACY_UNITS_UNTIL` is in thousands on schema X0202 (periods 2022-12-31 on).
+    * The first filer re-files its earliest unamended report after the switch: a
+      RESTATEMENT with the same rows (a cover fix), in dollars, for a pre-2023 period.
+    """
+    if len(filers) < 2:
+        raise ValueError("the demo world needs two 13F filers for its unit cases")
+    lagging, refiler = filers[-1].cik, filers[0].cik
+    out = [
+        replace(f, legacy_units=True)
+        if f.filer.cik == lagging and X0202_FROM_FILING <= f.filing_date < LEGACY_UNITS_UNTIL
+        else f
+        for f in filings
+    ]
+    amended = {(f.filer.cik, f.period) for f in out if f.amendment_type is not None}
+    candidates = sorted(
+        (
+            f
+            for f in out
+            if f.filer.cik == refiler
+            and f.amendment_type is None
+            and (f.filer.cik, f.period) not in amended
+            and f.filing_date < X0202_FROM_FILING
+        ),
+        key=lambda f: f.period,
+    )
+    if not candidates:
+        raise ValueError(f"demo world {spec.start}..{spec.end} has no pre-2023 13F to re-file")
+    old = candidates[0]
+    day = X0202_FROM_FILING + timedelta(days=int(rng.integers(40, 120)))
+    accepted = acceptance_time(rng, edgar_day_on_or_after(day), late_share=0.3)
+    if accepted.date() > spec.end:
+        raise ValueError(f"demo world ends {spec.end}, before the planted late re-filing")
+    late = replace(
+        old,
+        form="13F-HR/A",
+        amendment_type="RESTATEMENT",
+        amendment_no=1,
+        accepted=accepted,
+        filing_date=thirteenf_filing_date(accepted),
+        known_date=effective_trading_day(accepted),
+        adds=(),
+    )
+    return [*out, late]

@@ -15,7 +15,7 @@ from typing import Literal
 
 import numpy as np
 
-GENERATOR_VERSION = "3"  # 3: exchange sessions and closes from exchange_calendars
+GENERATOR_VERSION = "4"  # 3: exchange sessions from exchange_calendars; 4: value units per filing
 BENCHMARK_TICKER = "MKT"
 
 WorldSize = Literal["tiny", "demo", "large"]

@@ -2,8 +2,9 @@
 
 Why text templates: the output must match EDGAR byte-for-byte in shape (namespaces,
 element order, the SGML header of the full submission) as in the real filings under
-../shared/fixtures/edgar, and templates keep that visible. ``<value>`` is stated in
-thousands for periods before 2022-12-31 and in dollars from then on; the cover's
+../shared/fixtures/edgar, and templates keep that visible. ``<value>`` is stated in the
+filing's own unit (``ThirteenFFiling.value_multiplier``: thousands before EDGAR's switch
+to X0202 and for a lagging filer after it, dollars otherwise); the cover's
 tableEntryTotal/tableValueTotal are computed from the table as stated.
 """
 
@@ -13,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from xml.sax.saxutils import escape
+
+import numpy as np
 
 from investor_mimic.demo.filers import HoldingRow, ThirteenFFiling
 
@@ -216,10 +219,29 @@ def render_13f(f: ThirteenFFiling, price_at: PriceAt) -> Rendered13F:
     return Rendered13F(f, rows, cover, table, submission)
 
 
+def unit_evidence(r: Rendered13F) -> tuple[str, float | None]:
+    """What should decide the filing's unit, and its median price per share in dollars.
+
+    The world knows its intent: a thousands filing prices its stock rows at a thousandth
+    of their close (the world's shares trade far below $1,000, so those read as under $1:
+    the prices decide); a dollars filing is always on schema X0202 at plausible prices,
+    so the prices leave it to the schema version.
+    """
+    mult = r.filing.value_multiplier
+    prices = [
+        v.stated_value * mult / v.row.shares
+        for v in r.rows
+        if v.row.share_type == "SH" and v.row.put_call is None and v.stated_value > 0
+    ]
+    basis = "implied_prices" if mult == 1000 else "schema_version"
+    return basis, float(np.median(prices)) if prices else None
+
+
 def truth_rows(r: Rendered13F) -> list[dict[str, object]]:
     """What a correct parser reads out of the filing (``frames.THIRTEENF_HOLDINGS``)."""
     f = r.filing
     mult = f.value_multiplier
+    basis, median = unit_evidence(r)
     return [
         {
             "filer_cik": f.filer.cik,
@@ -237,6 +259,8 @@ def truth_rows(r: Rendered13F) -> list[dict[str, object]]:
             "ticker": v.row.ticker,
             "value_usd": float(v.stated_value * mult),
             "value_multiplier": mult,
+            "value_unit_basis": basis,
+            "value_unit_median_price_usd": median,
             "shares": v.row.shares,
             "share_type": v.row.share_type,
             "put_call": v.row.put_call,

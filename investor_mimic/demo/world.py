@@ -91,7 +91,9 @@ def generate_world(root: Path, size: WorldSize, seed: int, null: bool = False) -
     universe = make_universe(stream(seed, "universe"), spec.n_tickers)
     book = AccessionBook()
     filers = make_filers(stream(seed, "filers"), spec)
-    thirteenf = plan_thirteenf(stream(seed, "thirteenf"), filers, universe, spec, book)
+    thirteenf = plan_thirteenf(
+        stream(seed, "thirteenf"), filers, universe, spec, book, stream(seed, "13f-units")
+    )
     insiders = make_insiders(stream(seed, "insiders"), universe)
     form4 = plan_form4(stream(seed, "form4"), insiders, universe, spec, book)
     mentions = plan_news(

@@ -24,8 +24,6 @@ from investor_mimic.parsing.submission import Submission, split_submission
 from investor_mimic.parsing.thirteenf import read_thirteenf
 from investor_mimic.parsing.xmltools import pad_cik
 
-_NO_HOLDINGS_REPORTS = ("13F NOTICE REPORT",)
-
 
 def holdings_frame(
     text: bytes,
@@ -38,19 +36,33 @@ def holdings_frame(
 ) -> pd.DataFrame:
     """The information table of a 13F submission as ``THIRTEENF_HOLDINGS`` rows.
 
-    A notice report (or a cover stating zero entries) without an information table
-    yields an empty frame; any other cover without a table is an error.
+    A notice (13F-NT, 13F-NT/A: another manager reports the holdings), a
+    confidential-treatment request (13F-CTR, 13F-CTR/A: its holdings are not public, so
+    never known to the market) and a cover stating zero entries without a table yield an
+    empty frame; any other cover without a table is an error, and so is a 13F-HR/A with
+    holdings but no ``<amendmentType>`` (RESTATEMENT replaces, NEW HOLDINGS adds: the
+    rows cannot be placed in time without it).
+
+    Each row carries the value-unit evidence of its filing: ``value_multiplier``,
+    ``value_unit_basis`` and ``value_unit_median_price_usd``.
     """
     sub = split_submission(text)
     filing = read_thirteenf(sub.documents)
     cover = filing.cover
     if cover is None:
         raise FilingError("13F submission has no cover page (primary_doc.xml)")
+    if cover.is_notice or cover.is_confidential_request:
+        return THIRTEENF_HOLDINGS.empty()
     if not filing.has_table:
-        if cover.report_type in _NO_HOLDINGS_REPORTS or cover.entry_total == 0:
+        if cover.entry_total == 0:
             return THIRTEENF_HOLDINGS.empty()
         raise FilingError(
             f"13F cover page states {cover.entry_total} entries but no information table was found"
+        )
+    if cover.is_amendment and cover.amendment_type is None and filing.holdings:
+        raise FilingError(
+            f"{cover.submission_type} has holdings but no <amendmentInfo><amendmentType>: "
+            "cannot tell a RESTATEMENT from NEW HOLDINGS"
         )
     if cover.entry_total is None:
         raise FilingError("13F cover page: missing <summaryPage><tableEntryTotal>")
@@ -81,6 +93,8 @@ def holdings_frame(
             "ticker": mapping.get(h.cusip),
             "value_usd": filing.value_usd(h),
             "value_multiplier": filing.units.multiplier,
+            "value_unit_basis": filing.units.basis,
+            "value_unit_median_price_usd": filing.units.median_price_per_share,
             "shares": h.shares,
             "share_type": h.share_type,
             "put_call": h.put_call,

@@ -5,11 +5,16 @@ submissions (``.txt``/``.nc``) and as lone XML files under arbitrary names. Acce
 13F full submission, a lone 13F cover page, a lone information table, a Form 4 (full
 submission or XML).
 
-Value units of a lone information table: it has no period of report, so the unit of
-``<value>`` cannot be read from one. Rule (see
-:func:`investor_mimic.parsing.thirteenf.decide_value_units`): dollars when the table uses
-an element of the post-2022 schema (``<figi>``); otherwise thousands, reported with
-``basis: assumed`` in ``summary.value_units`` so the reader sees it was not read.
+Value units follow :func:`investor_mimic.parsing.thirteenf.decide_value_units` (the
+filing's implied prices first, then its schema version, then its period); the decision
+and its evidence are in ``summary.value_units``.
+
+Reconciliation: a 13F whose cover totals (entries, value) disagree with its information
+table is still shown — it is readable, and the reader may want to see why — but the
+summary says ``"reconciles": false`` and :func:`show_filing` returns a warning line for
+stderr. The rule is :func:`investor_mimic.core.quality.cover_totals`, the same one the
+blocking asset check applies. ``reconciles`` is ``null`` when there is nothing to compare
+(a lone cover page or table, a notice).
 """
 
 from __future__ import annotations
@@ -17,17 +22,24 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+import pandas as pd
 from tabulate import tabulate
 
+from investor_mimic.core.quality import cover_totals
 from investor_mimic.parsing.errors import FilingError
 from investor_mimic.parsing.form4 import is_ownership_document, read_form4
 from investor_mimic.parsing.submission import Submission, split_submission
-from investor_mimic.parsing.thirteenf import is_cover, is_information_table, read_thirteenf
+from investor_mimic.parsing.thirteenf import (
+    ThirteenF,
+    is_cover,
+    is_information_table,
+    read_thirteenf,
+)
 from investor_mimic.parsing.xmltools import localname
 
 Format = Literal["table", "json", "csv"]
@@ -64,32 +76,52 @@ FORM4_COLUMNS = (
 _TABLE_HIDDEN = frozenset({"figi", "voting_sole", "voting_shared", "voting_none"})
 
 
+@dataclass(frozen=True)
+class _View:
+    form: str
+    summary: dict[str, Any]
+    rows: list[dict[str, Any]]
+    columns: tuple[str, ...]
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Shown:
+    """The rendered filing and the warnings for stderr (readable, but not consistent)."""
+
+    text: str
+    warnings: tuple[str, ...]
+
+
 def render_filing(path: Path, fmt: Format) -> str:
     """Parse the filing at ``path`` and render it; ``FilingError`` for anything unreadable."""
+    return show_filing(path, fmt).text
+
+
+def show_filing(path: Path, fmt: Format) -> Shown:
+    """:func:`render_filing` plus the warnings (cover totals that disagree with the table)."""
     sub = split_submission(path.read_bytes())
     if not sub.documents:
         raise FilingError("submission contains no XML document")
     roots = [doc.root() for doc in sub.documents]
     if any(is_ownership_document(r) for r in roots):
-        form, summary, rows, columns = _form4_view(sub)
+        view = _form4_view(sub)
     elif any(is_cover(r) or is_information_table(r) for r in roots):
-        form, summary, rows, columns = _thirteenf_view(sub)
+        view = _thirteenf_view(sub)
     else:
         names = ", ".join(f"<{localname(r)}>" for r in roots)
         raise FilingError(f"not a 13F or Form 4 document (root element {names})")
     if fmt == "json":
-        return (
-            json.dumps({"form": form, "summary": summary, "rows": rows}, default=_iso, indent=2)
-            + "\n"
-        )
-    if fmt == "csv":
-        return _csv(rows, columns)
-    return _table(form, summary, rows, columns)
+        doc = {"form": view.form, "summary": view.summary, "rows": view.rows}
+        text = json.dumps(doc, default=_iso, indent=2) + "\n"
+    elif fmt == "csv":
+        text = _csv(view.rows, view.columns)
+    else:
+        text = _table(view.form, view.summary, view.rows, view.columns)
+    return Shown(text, view.warnings)
 
 
-def _thirteenf_view(
-    sub: Submission,
-) -> tuple[str, dict[str, Any], list[dict[str, Any]], tuple[str, ...]]:
+def _thirteenf_view(sub: Submission) -> _View:
     filing = read_thirteenf(sub.documents)
     cover, header = filing.cover, sub.header
     rows = [
@@ -115,12 +147,32 @@ def _thirteenf_view(
         "parsed_value_usd": float(sum(filing.value_usd(h) for h in filing.holdings)),
         "value_units": asdict(filing.units),
     }
-    return form, summary, rows, THIRTEENF_COLUMNS
+    problems = _reconciliation(filing)
+    summary["reconciles"] = None if problems is None else not problems
+    warnings = tuple(f"cover totals disagree with the table: {p}" for p in problems or ())
+    return _View(form, summary, rows, THIRTEENF_COLUMNS, warnings)
 
 
-def _form4_view(
-    sub: Submission,
-) -> tuple[str, dict[str, Any], list[dict[str, Any]], tuple[str, ...]]:
+def _reconciliation(filing: ThirteenF) -> list[str] | None:
+    """Problems of cover vs. table by the asset check's rule; ``None`` if not comparable."""
+    cover = filing.cover
+    if cover is None or not filing.has_table or cover.entry_total is None:
+        return None
+    if not filing.holdings:  # the check's rule works per parsed row; there are none
+        return [] if cover.entry_total == 0 else [f"0 rows parsed, cover says {cover.entry_total}"]
+    frame = pd.DataFrame(
+        {
+            "accession": "filing",
+            "line": [h.line for h in filing.holdings],
+            "value_usd": [filing.value_usd(h) for h in filing.holdings],
+            "cover_entry_total": cover.entry_total,
+            "cover_value_total_usd": filing.cover_value_total_usd,
+        }
+    )
+    return [p.removeprefix("filing: ") for p in cover_totals(frame).problems]
+
+
+def _form4_view(sub: Submission) -> _View:
     form4 = read_form4(sub.documents)
     rows = [{c: getattr(t, c) for c in FORM4_COLUMNS} for t in form4.transactions]
     summary: dict[str, Any] = {
@@ -149,7 +201,7 @@ def _form4_view(
         "aff10b5_one": form4.aff10b5one,
         "parsed_rows": len(rows),
     }
-    return form4.document_type, summary, rows, FORM4_COLUMNS
+    return _View(form4.document_type, summary, rows, FORM4_COLUMNS)
 
 
 def _iso(value: object) -> str:

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from investor_mimic.parsing.detect import SGML_START, prepare
 from investor_mimic.parsing.errors import FilingError
 from investor_mimic.parsing.xmltools import Element, pad_cik, read_xml
 
@@ -70,15 +71,20 @@ class Submission:
     documents: tuple[XmlDocument, ...]
 
 
-_SGML_START = re.compile(rb"\s*<(SEC-DOCUMENT|SEC-HEADER|SUBMISSION|IMS-DOCUMENT)>")
 _ACCESSION = re.compile(r"\d{10}-\d{2}-\d{6}")
 # header sections whose COMPANY/OWNER data name a party
 _SECTIONS = {"FILER", "ISSUER", "REPORTING OWNER", "SUBJECT COMPANY", "FILED BY"}
 
 
-def split_submission(text: bytes) -> Submission:
-    """Split a full submission into header and XML documents; bare XML passes through."""
-    if not _SGML_START.match(text):
+def split_submission(data: bytes) -> Submission:
+    """Split a full submission into header and XML documents; bare XML passes through.
+
+    The bytes go through :func:`~investor_mimic.parsing.detect.prepare` first: line
+    endings, a byte-order mark and a PEM envelope are undone, and a file that is not a
+    submission or XML (HTML, PDF, gzip, ...) is refused with its kind named.
+    """
+    text = prepare(data)
+    if not SGML_START.match(text):
         return Submission(SubmissionHeader(), (XmlDocument(text),))
     head_end = text.find(b"<DOCUMENT>")
     if head_end < 0:

@@ -6,11 +6,17 @@ in — must be explicit and raise :class:`FilingError` on bad input; the XML its
 small and flat. Namespaces are matched by local name after checking the root, so a
 default namespace, an ``ns1:`` prefix and no namespace all read the same.
 
-Value units: ``<value>`` is in **thousands** of dollars for report periods before
-2022-12-31 and in **dollars** from 2022-12-31 on (the SEC's 13F amendments, schema
-X0202+). The period decides; see :func:`decide_value_units` for a lone information table,
-which has no period. Every decision carries its evidence (:class:`ValueUnits`), including
-the implied median price per share, so an asset check can flag an implausible one.
+Value units (:func:`decide_value_units`): ``<value>`` is in thousands of dollars or in
+whole dollars **per filing** — the SEC's switch to dollars (schema X0202, January 2023)
+reached filers' software at different times, and late amendments keep both units alive
+for every period. The filing's own share rows decide first; the schema version and then
+the report period only break ties. Every decision carries its evidence
+(:class:`ValueUnits`), which the frame keeps beside the rows.
+
+Amendments: ``<amendmentInfo>`` is optional in the schema (eis_13F_Filer.xsd). A notice
+(13F-NT/A) or confidential-treatment request (13F-CTR/A) without it is read as is; only
+a 13F-HR/A whose holdings must be applied point-in-time needs its type (checked where
+the rows are made, :func:`investor_mimic.parsing.extract.holdings_frame`).
 """
 
 from __future__ import annotations
@@ -43,10 +49,21 @@ from investor_mimic.parsing.xmltools import (
 COVER_NAMESPACES = frozenset({"http://www.sec.gov/edgar/thirteenffiler", None})
 TABLE_NAMESPACES = frozenset({"http://www.sec.gov/edgar/document/thirteenf/informationtable", None})
 DOLLARS_FROM = date(2022, 12, 31)  # first report period whose <value> is in dollars
+DOLLARS_SCHEMA = 202  # schema X0202 and later: <value> in whole dollars
+# Whole-dollar reading of a share row below this: the row is in thousands. Exchange-listed
+# 13F securities trade above $1 almost always; $0.10 (a thousands filing read as dollars)
+# is implausible for most rows of a real portfolio.
+SUB_DOLLAR = 1.0
+# Thousands reading of a share row above this: the row is in dollars. No US share has
+# ever traded near $1M (BRK.A peaked below $800k), so this never flips a genuine
+# thousands filing of very expensive shares (BRK.A-like, pre-split megacaps) to dollars.
+MAX_SHARE_PRICE = 1_000_000.0
 AMENDMENT_TYPES = frozenset({"RESTATEMENT", "NEW HOLDINGS"})
 _DATE_FORMATS = ("%m-%d-%Y", "%Y-%m-%d")
 _CUSIP = re.compile(r"[0-9A-Z]{9}")
-UnitBasis = Literal["period", "elements", "assumed"]
+_SCHEMA = re.compile(r"X(\d{4})")
+# what decided the unit, strongest first
+UnitBasis = Literal["implied_prices", "schema_version", "report_period", "default"]
 
 
 @dataclass(frozen=True)
@@ -74,6 +91,17 @@ class CoverPage:
     filer_cik: str | None
     filer_name: str | None
 
+    @property
+    def is_notice(self) -> bool:
+        """A 13F notice (13F-NT, 13F-NT/A): the holdings are reported by another manager."""
+        report = (self.report_type or "").upper()
+        return self.submission_type.upper().startswith("13F-NT") or report.startswith("13F NOTICE")
+
+    @property
+    def is_confidential_request(self) -> bool:
+        """A confidential-treatment request (13F-CTR, 13F-CTR/A): never public holdings."""
+        return self.submission_type.upper().startswith("13F-CTR")
+
 
 @dataclass(frozen=True)
 class Holding:
@@ -99,13 +127,15 @@ class Holding:
 class ValueUnits:
     """The unit decision for ``<value>`` and the evidence behind it."""
 
-    multiplier: int  # 1000: stated in thousands; 1: stated in dollars
-    basis: UnitBasis  # what decided: the period, post-2022 elements, or nothing (assumed)
-    rule: str
+    multiplier: int  # 1000: stated in thousands; 1: stated in whole dollars
+    basis: UnitBasis  # what decided (see decide_value_units)
+    rule: str  # the decision in words, with its numbers
     period_of_report: date | None
     schema_version: str | None
     figi_present: bool
-    median_price_per_share: float | None  # median of value_usd / shares over SH rows
+    priced_rows: int  # share rows (SH, no put/call, shares and value > 0) that were priced
+    sub_dollar_share: float | None  # their share under $1 a share read as whole dollars
+    median_price_per_share: float | None  # their median price in dollars, decided unit
 
 
 @dataclass(frozen=True)
@@ -157,8 +187,6 @@ def parse_cover(root: Element, what: str = "13F cover page") -> CoverPage:
         amendment_type = amendment_type.upper()
         if amendment_type not in AMENDMENT_TYPES:
             raise FilingError(f"{what}: unknown <amendmentType> {amendment_type!r}")
-    if is_amendment and amendment_type is None:
-        raise FilingError(f"{what}: <isAmendment> is true but <amendmentType> is missing")
     entry_total = value_total = None
     managers: tuple[OtherManager, ...] = ()
     if summary is not None:
@@ -258,44 +286,110 @@ def _holding(row: Element, line: int, what: str) -> Holding:
     )
 
 
-def decide_value_units(
-    period: date | None, schema_version: str | None, holdings: Sequence[Holding]
-) -> ValueUnits:
-    """Thousands or dollars for ``<value>``, with the evidence.
+def whole_dollar_prices(holdings: Sequence[Holding]) -> list[float]:
+    """Price per share of each stock row with ``<value>`` read as whole dollars.
 
-    * Period known (a cover page is present): thousands before 2022-12-31, dollars from
-      then on. The schema version is recorded but does not decide: late filers used the
-      X0202 schema for old periods and still reported thousands.
-    * No period (a lone information table): dollars only if the table uses an element
-      that exists only in the post-2022 schema (``<figi>``); otherwise the legacy unit,
-      thousands, with ``basis="assumed"`` so the caller can see it was not read.
+    Only rows that are shares (SH) of the security itself count: options (putCall) are
+    valued on the underlying, principal amounts (PRN) are not shares, and a zero value
+    or zero shares prices nothing.
     """
-    figi = any(h.figi for h in holdings)
-    basis: UnitBasis
-    if period is not None:
-        before = period < DOLLARS_FROM
-        multiplier, basis = (1000 if before else 1), "period"
-        rule = (
-            f"period {period.isoformat()} {'before' if before else 'on/after'} "
-            f"{DOLLARS_FROM.isoformat()}: <value> in {'thousands' if before else 'dollars'}"
-        )
-    elif figi:
-        multiplier, basis = 1, "elements"
-        rule = "no period of report; <figi> present (post-2022 schema): <value> in dollars"
-    else:
-        multiplier, basis = 1000, "assumed"
-        rule = "no period of report and no post-2022 elements: <value> assumed in thousands"
-    prices = [
-        h.value * multiplier / h.shares for h in holdings if h.share_type == "SH" and h.shares > 0
+    return [
+        h.value / h.shares
+        for h in holdings
+        if h.share_type == "SH" and h.put_call is None and h.shares > 0 and h.value > 0
     ]
+
+
+def schema_number(schema_version: str | None) -> int | None:
+    """``X0202`` -> 202; ``None`` for a missing or unrecognised version."""
+    m = _SCHEMA.fullmatch((schema_version or "").strip().upper())
+    return int(m.group(1)) if m else None
+
+
+def decide_value_units(holdings: Sequence[Holding], cover: CoverPage | None = None) -> ValueUnits:
+    """Thousands or whole dollars for ``<value>`` of one filing, with the evidence.
+
+    In order (the first that speaks decides):
+
+    1. **Implied prices.** Price the share rows with ``<value>`` as whole dollars. When
+       most (more than half) are under $1 a share, the filing is in thousands — no real
+       portfolio is mostly sub-dollar, while a thousands filing read as dollars is
+       (Apple at $0.14). When most would be over $1,000,000 a share *in thousands*, it is
+       in dollars. Between the two both readings are possible (a $500 share in dollars
+       and a $500,000 BRK.A share in thousands look the same), so prices do not decide.
+    2. **A lone information table** (no cover page) has nothing else: dollars, the
+       current unit, stated as read from its prices (or as a default without any).
+    3. **Schema version** of the cover: X0202 and later are dollars, earlier ones
+       thousands (the software a filer used, not the period, sets the unit).
+    4. **Report period**, last resort: dollars from 2022-12-31.
+
+    ``median_price_per_share`` is in dollars under the decided unit, so a check can flag
+    an implausible one.
+    """
+    prices = whole_dollar_prices(holdings)
+    n = len(prices)
+    median = statistics.median(prices) if prices else None
+    sub_dollar = sum(p < SUB_DOLLAR for p in prices) / n if n else None
+    too_dear = sum(p * 1000 > MAX_SHARE_PRICE for p in prices) / n if n else None
+    period = cover.period_of_report if cover else None
+    schema = cover.schema_version if cover else None
+    figi = any(h.figi for h in holdings)
+    as_dollars = f"median ${median:,.2f} a share with <value> as whole dollars" if median else ""
+    multiplier: int
+    basis: UnitBasis
+    if sub_dollar is not None and sub_dollar > 0.5:
+        multiplier, basis = 1000, "implied_prices"
+        rule = (
+            f"{sub_dollar:.0%} of {n} share rows price under $1 a share with <value> as whole "
+            f"dollars (median ${median:,.2f}): <value> in thousands"
+        )
+    elif too_dear is not None and too_dear > 0.5:
+        multiplier, basis = 1, "implied_prices"
+        rule = (
+            f"{too_dear:.0%} of {n} share rows would price over ${MAX_SHARE_PRICE:,.0f} a share "
+            f"with <value> in thousands ({as_dollars}): <value> in dollars"
+        )
+    elif cover is None:
+        multiplier = 1
+        if n:
+            basis = "implied_prices"
+            rule = f"lone information table, {n} share rows at a {as_dollars}: <value> in dollars"
+        else:
+            basis = "default"
+            rule = "lone information table with no share rows to price: <value> in dollars"
+    else:
+        priced = (
+            f"prices do not decide ({n} share rows, {as_dollars}); "
+            if n
+            else "no share rows to price; "
+        )
+        number = schema_number(schema)
+        if number is not None:
+            dollars = number >= DOLLARS_SCHEMA
+            multiplier, basis = (1 if dollars else 1000), "schema_version"
+            rule = (
+                f"{priced}schema {schema} {'is X0202 or later' if dollars else 'predates X0202'}"
+                f": <value> in {'dollars' if dollars else 'thousands'}"
+            )
+        else:
+            assert period is not None  # a cover page always has one
+            before = period < DOLLARS_FROM
+            multiplier, basis = (1000 if before else 1), "report_period"
+            rule = (
+                f"{priced}no schema version; period {period.isoformat()} "
+                f"{'before' if before else 'on/after'} {DOLLARS_FROM.isoformat()}: "
+                f"<value> in {'thousands' if before else 'dollars'}"
+            )
     return ValueUnits(
         multiplier=multiplier,
         basis=basis,
         rule=rule,
         period_of_report=period,
-        schema_version=schema_version,
+        schema_version=schema,
         figi_present=figi,
-        median_price_per_share=statistics.median(prices) if prices else None,
+        priced_rows=n,
+        sub_dollar_share=sub_dollar,
+        median_price_per_share=median * multiplier if median is not None else None,
     )
 
 
@@ -327,9 +421,7 @@ def read_thirteenf(documents: Sequence[XmlDocument]) -> ThirteenF:
     if cover is None and holdings is None:
         raise FilingError("no 13F cover page or information table found")
     rows = tuple(holdings or ())
-    units = decide_value_units(
-        cover.period_of_report if cover else None, cover.schema_version if cover else None, rows
-    )
+    units = decide_value_units(rows, cover)
     return ThirteenF(cover=cover, holdings=rows, has_table=holdings is not None, units=units)
 
 

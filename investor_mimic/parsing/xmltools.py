@@ -14,6 +14,7 @@ from typing import TypeAlias
 
 from lxml import etree
 
+from investor_mimic.parsing.detect import strip_bom
 from investor_mimic.parsing.errors import FilingError
 
 Element: TypeAlias = etree._Element
@@ -22,8 +23,12 @@ _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, remove_commen
 
 
 def read_xml(data: bytes, what: str) -> Element:
-    """Parse ``data`` (one XML document) or raise ``FilingError`` naming ``what``."""
-    data = data.strip()
+    """Parse ``data`` (one XML document) or raise ``FilingError`` naming ``what``.
+
+    A byte-order mark before the prolog is dropped (some filers' tools write one inside
+    the ``<XML>`` block, where libxml2 would see it as text before the declaration).
+    """
+    data = strip_bom(data).strip()
     if not data:
         raise FilingError(f"{what}: empty XML document")
     try:

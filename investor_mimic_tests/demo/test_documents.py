@@ -1,6 +1,7 @@
 """The demo world's documents hold every feature the parsers and factors must handle.
 
-Why: value units switching at 2022-12-31, both kinds of 13F amendment, option and
+Why: value units that follow each filing (with a lagging filer and a late re-filing of
+an old period in the other unit), both kinds of 13F amendment, option and
 principal-amount rows, every Form 4 code that matters, 10b5-1 plans, all insider roles,
 and news after the close — if any of these vanished, the tests downstream would pass
 without ever meeting the case.
@@ -40,18 +41,42 @@ def _doc(world: Path, cik: str, accession: str, name: str) -> etree._Element:
     return etree.fromstring(path.read_bytes())
 
 
-def test_13f_values_switch_from_thousands_to_dollars_at_2022_12_31(tiny_world: Path) -> None:
+def test_13f_values_follow_each_filing_not_its_period(tiny_world: Path) -> None:
     h = pd.read_parquet(tiny_world / "truth" / "thirteenf_holdings.parquet")
-    old = h["period_of_report"] < "2022-12-31"
-    assert old.any() and (~old).any()
-    assert (h.loc[old, "value_multiplier"] == 1000).all() and (
-        h.loc[~old, "value_multiplier"] == 1
-    ).all()
+    filings = h.drop_duplicates("accession")
+    new_schema = filings["filed_at"] >= "2023-01-03"
+    old_period = filings["period_of_report"] < "2022-12-31"
+    # the schema version follows the filing date (X0202 from 2023-01-03)
+    assert set(filings.loc[new_schema, "schema_version"]) == {"X0202"}
+    assert set(filings.loc[~new_schema, "schema_version"]) == {"X0201"}
+    # before the switch everything is in thousands, after it mostly dollars ...
+    assert (filings.loc[~new_schema, "value_multiplier"] == 1000).all()
+    assert (filings.loc[new_schema, "value_multiplier"] == 1).mean() > 0.8
+    # ... but a few filings after 2022-12-31 are still in thousands (a lagging filer)
+    lagging = filings[~old_period & (filings["value_multiplier"] == 1000)]
+    assert len(lagging) >= 2 and set(lagging["schema_version"]) == {"X0202"}
+    assert lagging["filer_cik"].nunique() == 1
+    assert pd.Timestamp("2022-12-31") in set(lagging["period_of_report"])
+    # ... and a late amendment for an old (2021) period is in dollars
+    late = filings[old_period & (filings["value_multiplier"] == 1)]
+    assert len(late) >= 1 and set(late["form"]) == {"13F-HR/A"}
+    assert (late["period_of_report"].dt.year == 2021).any()
+    # the evidence a parser must find: prices for thousands, the schema for dollars
+    assert set(filings.loc[filings["value_multiplier"] == 1000, "value_unit_basis"]) == {
+        "implied_prices"
+    }
+    assert set(filings.loc[filings["value_multiplier"] == 1, "value_unit_basis"]) == {
+        "schema_version"
+    }
+    assert filings["value_unit_median_price_usd"].between(5, 2_000).all()
+    # every kind of filing states its values in its own unit
     stock = h[(h["share_type"] == "SH") & h["put_call"].isna()]
     bars = pd.read_parquet(tiny_world / "market" / "bars.parquet")
-    for _, row in pd.concat(
-        [stock[stock["period_of_report"] < "2022-12-31"].head(3), stock.tail(3)]
-    ).iterrows():
+    samples = [
+        stock[stock["accession"].isin(kind["accession"])].head(3)
+        for kind in (filings[~new_schema], lagging, late, filings[new_schema & ~old_period])
+    ]
+    for _, row in pd.concat(samples).iterrows():
         table = _doc(tiny_world, row["filer_cik"], row["accession"], "infotable.xml")
         stated = int(
             table.findall(f"{NS_TABLE}infoTable")[row["line"] - 1].findtext(f"{NS_TABLE}value")
@@ -60,9 +85,7 @@ def test_13f_values_switch_from_thousands_to_dollars_at_2022_12_31(tiny_world: P
             "close"
         ].iloc[-1]
         assert stated == round(row["shares"] * close / row["value_multiplier"])  # units as stated
-    # the schema version follows the filing date (X0202 from 2023), units follow the period
-    assert set(h.loc[h["filed_at"] >= "2023-01-03", "schema_version"]) == {"X0202"}
-    assert set(h.loc[h["filed_at"] < "2023-01-03", "schema_version"]) == {"X0201"}
+        assert stated * row["value_multiplier"] == row["value_usd"]
 
 
 def test_13f_covers_match_their_tables(tiny_world: Path) -> None:
@@ -81,7 +104,8 @@ def test_every_filer_has_both_amendment_kinds_and_special_rows(tiny_world: Path)
     h = pd.read_parquet(tiny_world / "truth" / "thirteenf_holdings.parquet")
     kinds = h.drop_duplicates("accession").groupby("filer_cik")["amendment_type"].apply(set)
     assert all({"RESTATEMENT", "NEW HOLDINGS"} <= k for k in kinds)
-    assert (h.drop_duplicates("accession")["form"] == "13F-HR/A").sum() == 2 * len(kinds)
+    # one of each per filer, plus the planted late re-filing (a RESTATEMENT)
+    assert (h.drop_duplicates("accession")["form"] == "13F-HR/A").sum() == 2 * len(kinds) + 1
     for _, amend in h[h["amendment_type"].notna()].drop_duplicates("accession").iterrows():
         original = h[
             (h["filer_cik"] == amend["filer_cik"])

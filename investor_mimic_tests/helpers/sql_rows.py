@@ -64,6 +64,8 @@ def holding(
         "ticker": ticker,
         "value_usd": shares * price,
         "value_multiplier": 1,
+        "value_unit_basis": "schema_version",
+        "value_unit_median_price_usd": price,
         "shares": shares,
         "share_type": share_type,
         "put_call": put_call,

@@ -14,8 +14,6 @@ from investor_mimic.parsing.errors import FilingError
 from investor_mimic.parsing.extract import holdings_frame
 from investor_mimic.parsing.submission import XmlDocument, split_submission
 from investor_mimic.parsing.thirteenf import (
-    Holding,
-    decide_value_units,
     parse_cover,
     parse_information_table,
     read_thirteenf,
@@ -82,7 +80,8 @@ def test_full_submission_cover_and_rows_match_the_stated_totals(edgar_fixtures: 
     assert not cover.is_amendment and cover.amendment_type is None
     assert cover.filer_cik == "0001894188" and cover.filer_name == "LTS One Management LP"
     assert len(filing.holdings) == 14
-    assert filing.units.multiplier == 1 and filing.units.basis == "period"
+    # dollars: its prices (median $174.50) are plausible either way, schema X0202 decides
+    assert filing.units.multiplier == 1 and filing.units.basis == "schema_version"
     total = sum(filing.value_usd(h) for h in filing.holdings)
     assert total == 454_926_000 == filing.cover_value_total_usd
     amazon = filing.holdings[0]
@@ -104,14 +103,15 @@ def test_full_submission_cover_and_rows_match_the_stated_totals(edgar_fixtures: 
     assert 50 < filing.units.median_price_per_share < 500
 
 
-def test_pre_2023_cover_total_is_thousands(edgar_fixtures: Path) -> None:
+def test_lone_cover_of_an_old_period_states_whole_dollars(edgar_fixtures: Path) -> None:
+    """Abacus: period 2020-12-31, signed 2023 on X0202; the README's corrected fact."""
     filing = read_thirteenf(split_submission((edgar_fixtures / ABACUS).read_bytes()).documents)
     assert filing.cover is not None
     assert filing.cover.period_of_report == date(2020, 12, 31)
     assert filing.cover.entry_total == 92
     assert filing.cover.value_total == 114_663_960
-    assert filing.units.multiplier == 1000
-    assert filing.cover_value_total_usd == 114_663_960_000
+    assert filing.units.multiplier == 1
+    assert filing.cover_value_total_usd == 114_663_960  # $114.7 M, not $114.7 B
     assert not filing.has_table and filing.holdings == ()
 
 
@@ -122,7 +122,7 @@ def test_restatement_sample_and_its_embedded_table(edgar_fixtures: Path) -> None
     assert filing.cover.is_amendment is True
     assert filing.cover.amendment_type == "RESTATEMENT"
     assert filing.cover.period_of_report == date(2021, 12, 31)
-    assert filing.units.multiplier == 1000  # period before 2022-12-31
+    assert filing.units.multiplier == 1000  # 98% of its share rows price under $1 as dollars
     lone = parse_information_table(table_root((edgar_fixtures / SAMPLE_TABLE).read_text()))
     assert len(filing.holdings) == 169
     assert [(h.cusip, h.value, h.shares) for h in filing.holdings] == [
@@ -136,47 +136,6 @@ def test_sample_information_table_has_169_rows_and_newer_elements(edgar_fixtures
     assert [r.line for r in rows] == list(range(1, 170))
     assert sum(1 for r in rows if r.figi) == 3
     assert rows[0].figi == "02079K107743" and rows[0].issuer == "AT&T INC"
-
-
-# --- value units -------------------------------------------------------------------------
-
-
-def _holding(
-    value: float, shares: float, share_type: str = "SH", figi: str | None = None
-) -> Holding:
-    return Holding(1, "X", None, "000000000", figi, value, shares, share_type, None, "SOLE",
-                   None, None, None, None)  # fmt: skip
-
-
-@pytest.mark.parametrize(
-    ("period", "multiplier"),
-    [(date(2022, 9, 30), 1000), (date(2022, 12, 30), 1000), (date(2022, 12, 31), 1),
-     (date(2024, 3, 31), 1)],
-)  # fmt: skip
-def test_period_decides_the_unit(period: date, multiplier: int) -> None:
-    units = decide_value_units(period, "X0202", [_holding(100, 10)])
-    assert units.multiplier == multiplier
-    assert units.basis == "period"
-    assert units.period_of_report == period and units.schema_version == "X0202"
-    assert str(period.isoformat()) in units.rule
-
-
-def test_implied_median_price_uses_share_rows_only() -> None:
-    rows = [_holding(10, 1), _holding(30, 1), _holding(50, 1), _holding(1e9, 1, "PRN")]
-    units = decide_value_units(date(2021, 12, 31), None, rows)
-    assert units.median_price_per_share == 30_000  # thousands: 30 * 1000 / 1 share
-
-
-def test_lone_table_unit_follows_newer_elements(edgar_fixtures: Path) -> None:
-    xml = (edgar_fixtures / SAMPLE_TABLE).read_text()
-    with_figi = read_thirteenf([XmlDocument(xml.encode())])
-    assert (with_figi.units.multiplier, with_figi.units.basis) == (1, "elements")
-    assert with_figi.units.figi_present
-    no_figi = re.sub(r"\s*<ns1:figi>[^<]*</ns1:figi>", "", xml)
-    legacy = read_thirteenf([XmlDocument(no_figi.encode())])
-    assert (legacy.units.multiplier, legacy.units.basis) == (1000, "assumed")
-    assert "assumed" in legacy.units.rule
-    assert legacy.value_usd(legacy.holdings[1]) == 7_423_000
 
 
 # --- namespace and boolean variants ------------------------------------------------------
@@ -268,11 +227,17 @@ def test_bad_cover_is_a_filing_error(
         parse_cover(read_xml(bad.encode(), "cover"))
 
 
-def test_amendment_without_type_is_a_filing_error(edgar_fixtures: Path) -> None:
+def test_holdings_amendment_without_type_is_a_filing_error(edgar_fixtures: Path) -> None:
+    """The schema makes <amendmentInfo> optional, so the cover reads; but a 13F-HR/A's
+    rows cannot be applied point-in-time without knowing RESTATEMENT from NEW HOLDINGS."""
     real = (edgar_fixtures / RESTATEMENT).read_text()
     bad = re.sub(r"<amendmentInfo>.*?</amendmentInfo>", "", real, flags=re.S)
-    with pytest.raises(FilingError, match="amendmentType> is missing"):
-        parse_cover(read_xml(bad.encode(), "cover"))
+    cover = parse_cover(read_xml(bad.encode(), "cover"))
+    assert cover.is_amendment and cover.amendment_type is None
+    with pytest.raises(FilingError, match=r"13F-HR/A has holdings but no <amendmentInfo>"):
+        holdings_frame(
+            bad.encode(), accession="0123456789-22-000001", filed_at=datetime(2022, 2, 14)
+        )
 
 
 # --- holdings_frame ----------------------------------------------------------------------
@@ -354,3 +319,63 @@ def test_holdings_frame_of_a_notice_report_is_empty(edgar_fixtures: Path) -> Non
         notice.encode(), accession="0001978011-23-000001", filed_at=datetime(2023, 5, 31)
     )
     assert df.empty and schema_problems(df, THIRTEENF_HOLDINGS) == []
+
+
+# --- notices and confidential-treatment requests ----------------------------------------
+
+
+def notice_amendment(edgar_fixtures: Path, report_type: str = "13F NOTICE") -> str:
+    """The Abacus cover as a 13F-NT/A like the SEC's sample: an amendment without
+    <amendmentInfo> (optional in eis_13F_Filer.xsd) and, being a notice, no summary page."""
+    xml = (
+        (edgar_fixtures / ABACUS)
+        .read_text()
+        .replace("<submissionType>13F-HR<", "<submissionType>13F-NT/A<")
+        .replace("13F HOLDINGS REPORT", report_type)
+        .replace(
+            "</reportCalendarOrQuarter>",
+            "</reportCalendarOrQuarter>\n      <isAmendment>true</isAmendment>"
+            "\n      <amendmentNo>1</amendmentNo>",
+        )
+    )
+    return re.sub(r"\s*<summaryPage>.*?</summaryPage>", "", xml, flags=re.S)
+
+
+@pytest.mark.parametrize("report_type", ["13F NOTICE", "13F NOTICE REPORT"])
+def test_notice_amendment_without_amendment_info_is_accepted(
+    edgar_fixtures: Path, report_type: str
+) -> None:
+    xml = notice_amendment(edgar_fixtures, report_type)
+    assert "amendmentInfo" not in xml and "summaryPage" not in xml
+    cover = parse_cover(read_xml(xml.encode(), "cover"))
+    assert (cover.submission_type, cover.is_amendment, cover.amendment_type) == (
+        "13F-NT/A",
+        True,
+        None,
+    )
+    assert cover.is_notice and cover.entry_total is None
+    df = holdings_frame(
+        xml.encode(), accession="0001978011-23-000002", filed_at=datetime(2023, 6, 1)
+    )
+    assert df.empty and schema_problems(df, THIRTEENF_HOLDINGS) == []
+
+
+def test_confidential_treatment_amendment_without_amendment_info_is_accepted(
+    edgar_fixtures: Path,
+) -> None:
+    """The SEC's 13F-CTR/A sample shape: an amendment without <amendmentInfo> carrying
+    its (confidential) table. It reads; its rows never become public holdings."""
+    xml = (
+        (edgar_fixtures / RESTATEMENT)
+        .read_text()
+        .replace("<submissionType>13F-HR/A<", "<submissionType>13F-CTR/A<")
+    )
+    xml = re.sub(r"\s*<amendmentInfo>.*?</amendmentInfo>", "", xml, flags=re.S)
+    filing = read_thirteenf([XmlDocument(xml.encode())])
+    assert filing.cover is not None and filing.cover.is_confidential_request
+    assert filing.cover.is_amendment and filing.cover.amendment_type is None
+    assert len(filing.holdings) == 169
+    df = holdings_frame(
+        xml.encode(), accession="0123456789-22-000002", filed_at=datetime(2022, 8, 3)
+    )
+    assert df.empty
