@@ -1,62 +1,283 @@
-"""Column contracts of the frames that cross module boundaries.
+"""Frame contracts: one pandera schema per frame that crosses a module boundary.
 
-Why: parsers, sources, the warehouse, factors and asset checks all agree on these
-names and dtypes, and the schema asset checks validate against them. Conventions:
+Why one object per frame: parsers, sources, the warehouse, factors, the Dagster asset
+checks and the UI's column schemas all read the same :class:`FrameSchema` (a pandera
+``DataFrameSchema``), so a column, a key or a range rule is written once. The source
+assets refuse a partition, the blocking checks fail it and the research side rejects
+its inputs through the same three functions here: :func:`schema_problems` (columns,
+dtypes, nulls), :func:`duplicate_keys` (the key) and :func:`rule_violations` (the row
+rules). Pandera's own ``schema.validate`` enforces exactly the same contract.
+
+Declaring a contract (other modules append theirs the same way)::
+
+    TRADE_PROPOSALS = contract(
+        "trade_proposals",
+        {"date": "date", "ticker": "string", "shares": "float"},
+        key=("date", "ticker"),
+        nullable=(),                       # columns that may hold missing values
+        rules=(Rule("shares > 0", "non-positive shares", ("shares",),
+                    lambda f: f["shares"] > 0),),
+        description="What the UI shows above the column schema.",
+    )
+
+``contract`` registers the schema in :data:`CONTRACTS`; a second, different contract
+for the same frame name fails at import (and the architecture test fails on two schema
+objects with the same name or the same columns and key). SQL models' contracts come
+from ``dbt_like_sql/schema.yml`` (:mod:`investor_mimic.sql.contracts`).
+
+Conventions:
 
 * ``date`` columns are midnight ``datetime64[ns]`` (naive), ``datetime`` columns are
   naive US/Eastern wall-clock ``datetime64[ns]`` (see :mod:`investor_mimic.core.calendar`).
 * ``string`` columns may hold missing values (``None``/NA) only where ``nullable``.
-* CIKs are 10-digit zero-padded strings; CUSIPs are 9 characters.
+* CIKs are 10-digit zero-padded strings (:func:`cik10`); CUSIPs are 9 characters.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import dataclasses
+from collections.abc import Callable, Collection, Iterable, Mapping
+from typing import Any, Literal, cast
 
+import numpy as np
 import pandas as pd
+import pandera.pandas as pa
+from pandera import dtypes
+from pandera.engines import pandas_engine
 
 Kind = str  # "string" | "float" | "int" | "bool" | "date" | "datetime"
+KINDS: tuple[Kind, ...] = ("string", "float", "int", "bool", "date", "datetime")
+
+_ACCEPTS: dict[str, Callable[[Any], bool]] = {
+    "float": pd.api.types.is_float_dtype,
+    "int": pd.api.types.is_integer_dtype,
+    "bool": pd.api.types.is_bool_dtype,
+    "date": pd.api.types.is_datetime64_any_dtype,
+    "datetime": pd.api.types.is_datetime64_any_dtype,
+    "string": lambda t: pd.api.types.is_object_dtype(t) or pd.api.types.is_string_dtype(t),
+}
+_NATIVE = {
+    "float": "float64",
+    "int": "int64",
+    "bool": "bool",
+    "date": "datetime64[ns]",
+    "datetime": "datetime64[ns]",
+    "string": "object",
+}
 
 
-@dataclass(frozen=True)
-class FrameSpec:
-    """Name, column kinds, the unique key and the columns allowed to be missing."""
+def _cast(s: pd.Series, kind: Kind) -> pd.Series:
+    """``s`` as the project's dtype of ``kind`` (raises ValueError/TypeError when it cannot)."""
+    if kind in ("date", "datetime"):
+        s = pd.to_datetime(s).astype("datetime64[ns]")
+        return s.dt.normalize() if kind == "date" else s
+    if kind == "float":
+        return pd.to_numeric(s).astype("float64")
+    if kind == "int":
+        return pd.to_numeric(s).astype("int64")
+    if kind == "bool":
+        if s.isna().any():  # astype(bool) would turn NaN into True
+            raise ValueError("has missing values")
+        return s.astype("bool")
+    return s.astype("object").where(s.notna(), None)
 
-    name: str
-    columns: dict[str, Kind]
-    key: tuple[str, ...]
-    nullable: frozenset[str] = field(default_factory=frozenset)
+
+@pandas_engine.Engine.register_dtype
+@dtypes.immutable(init=True)
+class ColumnKind(pandas_engine.DataType):
+    """A pandera dtype for one of the project's column kinds.
+
+    Why not pandera's ``str``/``int64``: on pandas 3 its ``str`` checks every value in
+    Python (seconds on a 7.5M-row panel), and the project accepts any text dtype
+    (object or ``str``), any integer or float width and any datetime unit, as it always
+    has. Shown as the kind's name in the Dagster column schema.
+    """
+
+    type: Any = dataclasses.field(default=None, init=False)
+    kind: str = "string"
+
+    def __post_init__(self) -> None:
+        if self.kind not in _ACCEPTS:
+            raise ValueError(f"unknown column kind {self.kind!r} (kinds: {list(KINDS)})")
+        object.__setattr__(self, "type", np.dtype(_NATIVE[self.kind]))
+
+    def check(self, pandera_dtype: Any, data_container: Any = None) -> bool:
+        return bool(_ACCEPTS[self.kind](getattr(pandera_dtype, "type", pandera_dtype)))
+
+    def coerce(self, data_container: Any) -> Any:
+        return _cast(data_container, self.kind)
+
+    def __str__(self) -> str:
+        return self.kind
+
+
+@dataclasses.dataclass(frozen=True)
+class Rule:
+    """A row rule of a frame: ``holds(frame)`` is True on every row that keeps it.
+
+    ``statement`` says what holds ("close > 0": research-side errors name it);
+    ``violation`` names a breaking row ("non-positive prices": check reports count rows
+    per violation, so several statements may share one). Missing values pass: nulls
+    are the contract's ``nullable``, not a rule's, business.
+    """
+
+    statement: str
+    violation: str
+    columns: tuple[str, ...]
+    holds: Callable[[pd.DataFrame], Any]
+
+    def check(self) -> pa.Check:
+        def holds(frame: pd.DataFrame) -> pd.Series:
+            return pd.Series(np.asarray(self.holds(frame), dtype=bool), index=frame.index)
+
+        return pa.Check(
+            holds,
+            name=self.statement,
+            error=self.violation,
+            ignore_na=False,
+            statistics={"columns": list(self.columns)},
+        )
+
+
+def _at_midnight(s: pd.Series) -> pd.Series:
+    return s.isna() | (s == s.dt.normalize())
+
+
+_MIDNIGHT = "holds times of day, expected dates"
+
+
+class FrameSchema(pa.DataFrameSchema):
+    """A pandera ``DataFrameSchema`` with the project's views of it: kinds, key, nullable."""
+
+    @classmethod
+    def get_backend(cls, check_obj: Any = None, check_type: type | None = None) -> Any:
+        """Pandera's pandas backend, registered for ``DataFrameSchema`` (not subclasses)."""
+        return pa.DataFrameSchema.get_backend(check_obj, check_type)
+
+    @property
+    def kinds(self) -> dict[str, Kind]:
+        return {name: str(col.dtype) for name, col in self.columns.items()}
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        return tuple(self.unique or ())
+
+    @property
+    def nullable(self) -> frozenset[str]:
+        return frozenset(name for name, col in self.columns.items() if col.nullable)
+
+    @property
+    def rules(self) -> tuple[pa.Check, ...]:
+        """Row rules over several columns (frame-wide pandera checks)."""
+        return tuple(self.checks)
 
     def empty(self) -> pd.DataFrame:
         return coerce(pd.DataFrame({c: [] for c in self.columns}), self)
 
 
-def coerce(frame: pd.DataFrame, spec: FrameSpec) -> pd.DataFrame:
-    """Select the spec's columns in order and cast them to the spec's dtypes."""
+#: Compatibility name: call sites and helpers typed with the old dataclass keep working.
+FrameSpec = FrameSchema
+
+
+def frame_schema(
+    name: str,
+    columns: Mapping[str, Kind],
+    *,
+    key: Iterable[str] = (),
+    nullable: Iterable[str] = (),
+    rules: Iterable[Rule] = (),
+    description: str = "",
+    column_descriptions: Mapping[str, str] | None = None,
+) -> FrameSchema:
+    """Build (without declaring) the schema of frame ``name``; every name is checked."""
+    key, nullable, rules = tuple(key), frozenset(nullable), tuple(rules)
+    descriptions = dict(column_descriptions or {})
+    unknown = {
+        "key": [c for c in key if c not in columns],
+        "nullable": sorted(nullable - set(columns)),
+        "rules": [c for r in rules for c in r.columns if c not in columns],
+        "descriptions": [c for c in descriptions if c not in columns],
+    }
+    bad = {where: cols for where, cols in unknown.items() if cols}
+    if bad:
+        raise ValueError(f"frame {name}: names outside its columns {bad}")
+    pa_columns = {
+        col: pa.Column(
+            ColumnKind(kind),
+            nullable=col in nullable,
+            checks=[pa.Check(_at_midnight, name="midnight", error=_MIDNIGHT, ignore_na=False)]
+            if kind == "date"
+            else None,
+            description=descriptions.get(col) or None,
+            name=col,
+        )
+        for col, kind in columns.items()
+    }
+    return FrameSchema(
+        pa_columns,
+        checks=[r.check() for r in rules],
+        unique=list(key) or None,
+        strict=True,
+        name=name,
+        description=description or None,
+    )
+
+
+#: Every declared contract by frame name (filled by :func:`declare` / :func:`contract`).
+CONTRACTS: dict[str, FrameSchema] = {}
+
+
+def _signature(schema: FrameSchema) -> tuple[frozenset[str], tuple[str, ...]]:
+    return frozenset(schema.columns), schema.key
+
+
+def declare(schema: FrameSchema) -> FrameSchema:
+    """Register ``schema`` as the contract of its frame; a different one for it fails.
+
+    Re-declaring an identical schema (a module reload) is allowed; two objects that
+    agree by accident are caught by the architecture test.
+    """
+    name = cast(str, schema.name)
+    for other in CONTRACTS.values():
+        same_name = other.name == name
+        same_shape = _signature(other) == _signature(schema) and bool(schema.key)
+        if (same_name or same_shape) and (
+            other.name != name or other.kinds != schema.kinds or other.key != schema.key
+        ):
+            raise ValueError(
+                f"frame {name}: contract {other.name} already describes "
+                f"{'this frame' if same_name else 'the same columns and key'}"
+            )
+    CONTRACTS[name] = schema
+    return schema
+
+
+def contract(name: str, columns: Mapping[str, Kind], **kwargs: Any) -> FrameSchema:
+    """Build and declare the contract of frame ``name`` (arguments of :func:`frame_schema`)."""
+    return declare(frame_schema(name, columns, **kwargs))
+
+
+# --- the rules, once --------------------------------------------------------------------
+
+
+def coerce(frame: pd.DataFrame, spec: FrameSchema) -> pd.DataFrame:
+    """Select the schema's columns in order and cast them to the schema's dtypes."""
     missing = [c for c in spec.columns if c not in frame.columns]
     if missing:
         raise ValueError(f"{spec.name}: missing columns {missing}")
     columns: dict[str, pd.Series] = {}
-    for col, kind in spec.columns.items():
-        s = frame[col]
-        if kind in ("date", "datetime"):
-            s = pd.to_datetime(s).astype("datetime64[ns]")
-            columns[col] = s.dt.normalize() if kind == "date" else s
-        elif kind == "float":
-            columns[col] = pd.to_numeric(s).astype("float64")
-        elif kind == "int":
-            columns[col] = pd.to_numeric(s).astype("int64")
-        elif kind == "bool":
-            if s.isna().any():  # astype(bool) would turn NaN into True
-                raise ValueError(f"{spec.name}: {col} has missing values")
-            columns[col] = s.astype("bool")
-        else:
-            columns[col] = s.astype("object").where(s.notna(), None)
+    for col, kind in spec.kinds.items():
+        try:
+            columns[col] = _cast(frame[col], kind)
+        except ValueError as exc:
+            if str(exc) != "has missing values":
+                raise
+            raise ValueError(f"{spec.name}: {col} has missing values") from None
     out = pd.DataFrame(columns, index=frame.index)
     return out.reset_index(drop=True)
 
 
-def schema_problems(frame: pd.DataFrame, spec: FrameSpec) -> list[str]:
+def schema_problems(frame: pd.DataFrame, spec: FrameSchema) -> list[str]:
     """What is wrong with ``frame`` against ``spec``: missing/extra columns, dtypes, nulls."""
     problems: list[str] = []
     missing = [c for c in spec.columns if c not in frame.columns]
@@ -65,31 +286,120 @@ def schema_problems(frame: pd.DataFrame, spec: FrameSpec) -> list[str]:
         problems.append(f"missing columns {missing}")
     if extra:
         problems.append(f"unexpected columns {extra}")
-    checks = {
-        "float": pd.api.types.is_float_dtype,
-        "int": pd.api.types.is_integer_dtype,
-        "bool": pd.api.types.is_bool_dtype,
-        "date": pd.api.types.is_datetime64_any_dtype,
-        "datetime": pd.api.types.is_datetime64_any_dtype,
-        "string": lambda s: pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s),
-    }
-    for col, kind in spec.columns.items():
+    for col, column in spec.columns.items():
         if col not in frame.columns:
             continue
-        if not checks[kind](frame[col]):
-            problems.append(f"{col}: dtype {frame[col].dtype} is not {kind}")
-        if col not in spec.nullable and frame[col].isna().any():
+        if not column.dtype.check(pandas_engine.Engine.dtype(frame[col].dtype)):
+            problems.append(f"{col}: dtype {frame[col].dtype} is not {column.dtype}")
+        if not column.nullable and frame[col].isna().any():
             problems.append(f"{col}: {int(frame[col].isna().sum())} missing values")
     return problems
 
 
-UNIVERSE = FrameSpec(
+def duplicate_keys(
+    frame: pd.DataFrame, key: Iterable[str], keep: Literal["first", False] = False
+) -> pd.Series:
+    """Rows whose ``key`` another row shares (``keep="first"``: all but the first of each)."""
+    return frame.duplicated(list(key), keep=keep)
+
+
+def rule_violations(
+    frame: pd.DataFrame, spec: FrameSchema, columns: Collection[str] | None = None
+) -> list[tuple[pa.Check, str | None, np.ndarray]]:
+    """Each row rule of ``spec`` (column checks first, then frame rules) with the mask of
+    rows breaking it, for the rules whose columns ``frame`` has (within ``columns``)."""
+    have = set(frame.columns) if columns is None else set(columns) & set(frame.columns)
+    out: list[tuple[pa.Check, str | None, np.ndarray]] = []
+    for col, column in spec.columns.items():
+        if col in have:
+            for check in column.checks:
+                out.append((check, col, _broken(check, frame[col])))
+    for check in spec.rules:
+        if set((check.statistics or {}).get("columns", ())) <= have:
+            out.append((check, None, _broken(check, frame)))
+    return out
+
+
+def _broken(check: pa.Check, obj: pd.DataFrame | pd.Series) -> np.ndarray:
+    return ~np.asarray(check(obj).check_output, dtype=bool)
+
+
+def checked(
+    frame: pd.DataFrame,
+    spec: FrameSchema,
+    *,
+    columns: Collection[str] | None = None,
+    check_key: bool = True,
+) -> pd.DataFrame:
+    """``frame`` cast to ``spec`` (its ``columns`` only); raises a one-line ValueError naming
+    the frame and the first problem: missing columns, nulls, uncastable values, times in
+    dates, repeated keys, broken row rules.
+
+    A frame that already has the contract's dtypes is used as is (no copy of millions of
+    price rows). ``check_key=False`` leaves the key check to the caller, for frames whose
+    pivot detects repeated keys for free.
+    """
+    name = spec.name
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"{name}: expected a DataFrame, got {type(frame).__name__}")
+    wanted = [c for c in spec.columns if columns is None or c in columns]
+    missing = [c for c in wanted if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{name}: missing columns {missing}")
+    nulls = {c: n for c in wanted if c not in spec.nullable and (n := int(frame[c].isna().sum()))}
+    if nulls:
+        raise ValueError(f"{name}: missing values (column: count) {nulls}")
+    out = frame[wanted].reset_index(drop=True)
+    sub = spec.select_columns(wanted) if columns is not None else spec
+    if schema_problems(out, sub):
+        try:
+            out = coerce(out, sub)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"{name}: cannot cast to its contract: {exc}") from exc
+    violations = rule_violations(out, spec, wanted)
+    for check, col, broken in violations:
+        if col is not None and broken.any():
+            raise ValueError(f"{name}: column {col} {check.error}")
+    key = spec.key
+    if check_key and key and set(key) <= set(wanted):
+        repeated = duplicate_keys(out, key, keep="first")
+        if repeated.any():
+            first = out[repeated].iloc[0][list(key)].to_dict()
+            raise ValueError(
+                f"{name}: {int(repeated.sum())} rows repeat the key {key}, e.g. {first}"
+            )
+    for check, col, broken in violations:
+        if col is None and broken.any():
+            example = out.loc[broken].iloc[0].to_dict()
+            raise ValueError(
+                f"{name}: {int(broken.sum())} rows break '{check.name}', e.g. {example}"
+            )
+    return out
+
+
+def cik10(cik: str | int) -> str:
+    """A CIK as the project's 10-digit zero-padded string; rejects non-numeric input."""
+    text = str(cik).strip()
+    if not text.isdigit() or len(text) > 10:
+        raise ValueError(f"not a CIK: {cik!r}")
+    return text.zfill(10)
+
+
+# --- the contracts ----------------------------------------------------------------------
+
+
+def _filed_no_later_than_known(f: pd.DataFrame) -> pd.Series:
+    return ~(f["known_date"] < f["filed_at"].dt.normalize())
+
+
+UNIVERSE = contract(
     "universe",
     {"ticker": "string", "cik": "string", "cusip": "string", "name": "string", "sector": "string"},
     key=("ticker",),
+    description="The security master: one row per ticker.",
 )
 
-THIRTEENF_HOLDINGS = FrameSpec(
+THIRTEENF_HOLDINGS = contract(
     "thirteenf_holdings",
     {
         "filer_cik": "string",
@@ -122,21 +432,42 @@ THIRTEENF_HOLDINGS = FrameSpec(
         "cover_value_total_usd": "float",  # tableValueTotal, normalised to dollars
     },
     key=("accession", "line"),
-    nullable=frozenset(
-        {
-            "amendment_type",
-            "ticker",
-            "put_call",
-            "other_managers",
-            "title_of_class",
-            "schema_version",
-            "cover_value_total_usd",
-            "value_unit_median_price_usd",
-        }
+    nullable=(
+        "amendment_type",
+        "ticker",
+        "put_call",
+        "other_managers",
+        "title_of_class",
+        "schema_version",
+        "cover_value_total_usd",
+        "value_unit_median_price_usd",
     ),
+    rules=(
+        Rule("value_usd >= 0", "negative value", ("value_usd",), lambda f: ~(f["value_usd"] < 0)),
+        Rule("shares >= 0", "negative shares", ("shares",), lambda f: ~(f["shares"] < 0)),
+        Rule(
+            "share_type in ['SH', 'PRN']",
+            "share_type not SH/PRN",
+            ("share_type",),
+            lambda f: f["share_type"].isin(["SH", "PRN"]),
+        ),
+        Rule(
+            "put_call in [None, 'Put', 'Call']",
+            "put_call not Put/Call",
+            ("put_call",),
+            lambda f: f["put_call"].isna() | f["put_call"].isin(["Put", "Call"]),
+        ),
+        Rule(
+            "known_date >= date of filed_at",
+            "known before filed",
+            ("known_date", "filed_at"),
+            _filed_no_later_than_known,
+        ),
+    ),
+    description="13F-HR information-table rows, every version, values in dollars.",
 )
 
-INSIDER_TRADES = FrameSpec(
+INSIDER_TRADES = contract(
     "insider_trades",
     {
         "accession": "string",
@@ -163,10 +494,40 @@ INSIDER_TRADES = FrameSpec(
         "is_10b5_1": "bool",
     },
     key=("accession", "line"),
-    nullable=frozenset({"officer_title", "price", "security_title", "shares"}),
+    nullable=("officer_title", "price", "security_title", "shares"),
+    rules=(
+        Rule("shares >= 0", "negative shares", ("shares",), lambda f: ~(f["shares"] < 0)),
+        Rule("price >= 0", "negative price", ("price",), lambda f: ~(f["price"] < 0)),
+        Rule(
+            "code is one letter",
+            "code not a letter",
+            ("code",),
+            lambda f: f["code"].astype(str).str.fullmatch(r"[A-Z]"),
+        ),
+        Rule(
+            "acquired_disposed in ['A', 'D']",
+            "acquired_disposed not A/D",
+            ("acquired_disposed",),
+            lambda f: f["acquired_disposed"].isin(["A", "D"]),
+        ),
+        Rule(
+            "known_date >= date of filed_at",
+            "known before filed",
+            ("known_date", "filed_at"),
+            _filed_no_later_than_known,
+        ),
+    ),
+    description="Form 4 transactions of universe issuers, one row per table line.",
 )
 
-PRICES = FrameSpec(
+_OHLC = ("open", "high", "low", "close")
+
+
+def _positive_price(column: str) -> Rule:
+    return Rule(f"{column} > 0", "non-positive prices", (column,), lambda f: ~(f[column] <= 0))
+
+
+PRICES = contract(
     "prices",
     {
         "date": "date",
@@ -178,9 +539,32 @@ PRICES = FrameSpec(
         "volume": "float",
     },
     key=("date", "ticker"),
+    rules=(
+        Rule(
+            "open, high, low, close, volume finite",
+            "non-finite values",
+            (*_OHLC, "volume"),
+            lambda f: np.isfinite(f[[*_OHLC, "volume"]].to_numpy(dtype=float)).all(axis=1),
+        ),
+        *(_positive_price(c) for c in _OHLC),
+        Rule("volume >= 0", "negative volume", ("volume",), lambda f: ~(f["volume"] < 0)),
+        Rule(
+            "low <= open, close",
+            "low above open/close",
+            ("low", "open", "close"),
+            lambda f: ~(f["low"] > np.minimum(f["open"], f["close"])),
+        ),
+        Rule(
+            "high >= open, close",
+            "high below open/close",
+            ("high", "open", "close"),
+            lambda f: ~(f["high"] < np.maximum(f["open"], f["close"])),
+        ),
+    ),
+    description="Daily OHLCV bars per ticker (the benchmark included).",
 )
 
-NEWS_SENTIMENT = FrameSpec(
+NEWS_SENTIMENT = contract(
     "news_sentiment",
     {
         "id": "string",  # the article URL
@@ -193,27 +577,44 @@ NEWS_SENTIMENT = FrameSpec(
         "source": "string",
     },
     key=("id", "ticker"),
+    rules=(
+        Rule(
+            "-1 <= sentiment <= 1",
+            "sentiment outside [-1, 1]",
+            ("sentiment",),
+            lambda f: f["sentiment"].between(-1, 1),
+        ),
+        Rule(
+            "0 <= relevance <= 1",
+            "relevance outside [0, 1]",
+            ("relevance",),
+            lambda f: f["relevance"].between(0, 1),
+        ),
+        Rule(
+            "published_at <= trading_date's close",
+            "published after its trading date's close",
+            ("published_at", "trading_date"),
+            lambda f: ~(f["published_at"].dt.normalize() > f["trading_date"]),
+        ),
+    ),
+    description="News items per ticker with relevance and sentiment.",
 )
 
-FACTOR_NAMES: tuple[str, ...] = (
-    "conviction_13f",
-    "flow_13f",
-    "insider_net_buying",
-    "news_sentiment",
-    "momentum_12_1",
-    "trend",
-    "relative_strength",
-    "volume_accumulation",
-)
 
-FACTOR_PANEL = FrameSpec(
-    "factor_panel",
-    {"date": "date", "ticker": "string", "sector": "string"} | {f: "float" for f in FACTOR_NAMES},
-    key=("date", "ticker"),
-    nullable=frozenset(FACTOR_NAMES),
-)
+def factor_panel_schema(factor_names: Iterable[str]) -> FrameSchema:
+    """The factor panel's schema for these factors (built, not declared: the factor
+    registry declares the project's one, :data:`investor_mimic.factors.registry.FACTOR_PANEL`)."""
+    names = tuple(factor_names)
+    return frame_schema(
+        "factor_panel",
+        {"date": "date", "ticker": "string", "sector": "string"} | {f: "float" for f in names},
+        key=("date", "ticker"),
+        nullable=names,
+        description="Normalised factors per trading day and ticker; NaN = not computable.",
+    )
 
-FACTOR_WEIGHTS = FrameSpec(
+
+FACTOR_WEIGHTS = contract(
     "factor_weights",
     {
         "refit_date": "date",  # first trading day these weights may be used
@@ -225,10 +626,41 @@ FACTOR_WEIGHTS = FrameSpec(
         "n_train": "int",
     },
     key=("refit_date", "factor"),
+    rules=(
+        Rule(
+            "weight finite and >= 0",
+            "negative or non-finite weight",
+            ("weight",),
+            lambda f: np.isfinite(f["weight"].to_numpy(dtype=float)) & (f["weight"] >= 0),
+        ),
+    ),
+    description="The walk-forward weight schedule: one row per refit date and factor.",
 )
 
-COMPOSITE_SCORE = FrameSpec(
+COMPOSITE_SCORE = contract(
     "composite_score",
     {"date": "date", "ticker": "string", "score": "float", "rank": "int", "refit_date": "date"},
     key=("date", "ticker"),
+    rules=(
+        Rule(
+            "score finite",
+            "non-finite score",
+            ("score",),
+            lambda f: np.isfinite(f["score"].to_numpy(dtype=float)),
+        ),
+    ),
+    description="Composite score per day and ticker; rank 1 is the most attractive.",
 )
+
+
+def __getattr__(name: str) -> Any:
+    """``FACTOR_NAMES`` and ``FACTOR_PANEL`` come from the factor registry.
+
+    Why lazily: the registry builds on this module (its panel schema is a contract), so
+    importing it here at import time would be a cycle; ``frames.FACTOR_NAMES`` still works.
+    """
+    if name in ("FACTOR_NAMES", "FACTOR_PANEL"):
+        from investor_mimic.factors import registry
+
+        return getattr(registry, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -2,7 +2,10 @@
 
 Why one module: the source assets refuse to write a partition whose problems are fatal
 (so bad input never reaches the warehouse or a trade), and the asset checks report the
-same rules in the UI. One definition of "bad" serves both.
+same rules in the UI. One definition of "bad" serves both. Column, key and row rules
+live in the frame contracts (:mod:`investor_mimic.core.frames`); this module turns them
+into reports, and adds the rules over whole filings and feeds (cover totals, value
+units, staleness).
 """
 
 from __future__ import annotations
@@ -12,8 +15,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from investor_mimic.core import frames
 from investor_mimic.core.calendar import sessions_between
-from investor_mimic.core.frames import FrameSpec, schema_problems
+from investor_mimic.core.frames import FrameSchema
 
 #: Plausible range of a US share price; outside it the 13F value-unit decision is suspect.
 PRICE_PER_SHARE_RANGE = (0.05, 20_000.0)
@@ -31,12 +35,12 @@ class Report:
         return not self.problems
 
 
-def schema(frame: pd.DataFrame, spec: FrameSpec) -> Report:
-    return Report(schema_problems(frame, spec), {"columns": len(frame.columns)})
+def schema(frame: pd.DataFrame, spec: FrameSchema) -> Report:
+    return Report(frames.schema_problems(frame, spec), {"columns": len(frame.columns)})
 
 
 def duplicate_keys(frame: pd.DataFrame, key: tuple[str, ...]) -> Report:
-    dup = frame.duplicated(list(key), keep=False)
+    dup = frames.duplicate_keys(frame, key)
     report = Report(metadata={"duplicate_rows": int(dup.sum())})
     if dup.any():
         sample = frame.loc[dup, list(key)].head(5).astype(str).to_dict("records")
@@ -44,65 +48,36 @@ def duplicate_keys(frame: pd.DataFrame, key: tuple[str, ...]) -> Report:
     return report
 
 
+def ranges(frame: pd.DataFrame, spec: FrameSchema) -> Report:
+    """The row rules of ``spec`` (those whose columns ``frame`` has): rows per violation.
+
+    Rules sharing a violation (the four "price > 0" rules) count a row once.
+    """
+    broken: dict[str, np.ndarray] = {}
+    for check, col, mask in frames.rule_violations(frame, spec):
+        label = f"{col} {check.error}" if col is not None else str(check.error)
+        broken[label] = broken[label] | mask if label in broken else mask
+    return _rules_report(frame, broken)
+
+
 def price_ranges(prices: pd.DataFrame) -> Report:
     """Prices > 0, low <= open/close <= high, volume >= 0, all finite."""
-    cols = ["open", "high", "low", "close", "volume"]
-    values = prices[cols].to_numpy(dtype=float)
-    rules = {
-        "non-finite values": ~np.isfinite(values).all(axis=1),
-        "non-positive prices": (prices[["open", "high", "low", "close"]] <= 0)
-        .any(axis=1)
-        .to_numpy(),
-        "low above open/close": (
-            (prices["low"] > prices[["open", "close"]].min(axis=1)).to_numpy()
-        ),
-        "high below open/close": (
-            (prices["high"] < prices[["open", "close"]].max(axis=1)).to_numpy()
-        ),
-        "negative volume": (prices["volume"] < 0).to_numpy(),
-    }
-    return _rules_report(prices, rules)
+    return ranges(prices, frames.PRICES)
 
 
 def news_ranges(news: pd.DataFrame) -> Report:
     """Sentiment in [-1, 1], relevance in [0, 1], nothing published after its day's close."""
-    rules = {
-        "sentiment outside [-1, 1]": ~news["sentiment"].between(-1, 1).to_numpy(),
-        "relevance outside [0, 1]": ~news["relevance"].between(0, 1).to_numpy(),
-        "published after its trading date's close": (
-            news["published_at"].dt.normalize() > news["trading_date"]
-        ).to_numpy(),
-    }
-    return _rules_report(news, rules)
+    return ranges(news, frames.NEWS_SENTIMENT)
 
 
 def insider_ranges(trades: pd.DataFrame) -> Report:
     """Shares and prices >= 0, one-letter codes, A/D flags, known no earlier than filed."""
-    price = trades["price"]
-    rules = {
-        "negative shares": (trades["shares"] < 0).to_numpy(),
-        "negative price": (price.notna() & (price < 0)).to_numpy(),
-        "code not a letter": ~trades["code"].astype(str).str.fullmatch(r"[A-Z]").to_numpy(),
-        "acquired_disposed not A/D": ~trades["acquired_disposed"].isin(["A", "D"]).to_numpy(),
-        "known before filed": (trades["known_date"] < trades["filed_at"].dt.normalize()).to_numpy(),
-    }
-    return _rules_report(trades, rules)
+    return ranges(trades, frames.INSIDER_TRADES)
 
 
 def holdings_ranges(holdings: pd.DataFrame) -> Report:
     """Values and shares >= 0, SH/PRN, Put/Call or none, known no earlier than filed."""
-    rules = {
-        "negative value": (holdings["value_usd"] < 0).to_numpy(),
-        "negative shares": (holdings["shares"] < 0).to_numpy(),
-        "share_type not SH/PRN": ~holdings["share_type"].isin(["SH", "PRN"]).to_numpy(),
-        "put_call not Put/Call": ~(
-            holdings["put_call"].isna() | holdings["put_call"].isin(["Put", "Call"])
-        ).to_numpy(),
-        "known before filed": (
-            holdings["known_date"] < holdings["filed_at"].dt.normalize()
-        ).to_numpy(),
-    }
-    return _rules_report(holdings, rules)
+    return ranges(holdings, frames.THIRTEENF_HOLDINGS)
 
 
 def cover_totals(holdings: pd.DataFrame, tolerance_usd: float = 1_000.0) -> Report:

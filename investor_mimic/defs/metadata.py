@@ -1,4 +1,4 @@
-"""Materialization metadata shared by every asset: counts, coverage, a preview table."""
+"""Metadata shared by every asset: column schemas, counts, coverage, a preview table."""
 
 from __future__ import annotations
 
@@ -6,6 +6,37 @@ from typing import Any
 
 import dagster as dg
 import pandas as pd
+import pandera.pandas as pa
+
+
+def table_schema(schema: pa.DataFrameSchema) -> dg.TableSchema:
+    """A frame contract (:mod:`investor_mimic.core.frames`) as Dagster's column schema.
+
+    Laid out as dagster-pandera lays a pandera schema out (kind, nullable, unique,
+    one constraint per rule); the key and the row rules are table constraints.
+    """
+    key = list(schema.unique or [])
+    columns = [
+        dg.TableColumn(
+            name=str(name),
+            type=str(column.dtype),
+            description=column.description,
+            constraints=dg.TableColumnConstraints(
+                nullable=bool(column.nullable),
+                unique=bool(column.unique) or key == [name],
+                other=[str(c.error or c.name) for c in column.checks or []],
+            ),
+        )
+        for name, column in schema.columns.items()
+    ]
+    rules = [str(c.name) for c in schema.checks]
+    other = ([f"unique key ({', '.join(key)})"] if key else []) + rules
+    return dg.TableSchema(columns=columns, constraints=dg.TableConstraints(other=other))
+
+
+def schema_metadata(schema: pa.DataFrameSchema) -> dict[str, Any]:
+    """Definition metadata that shows ``schema`` as the asset's columns in the UI."""
+    return {"dagster/column_schema": table_schema(schema)}
 
 
 def preview(frame: pd.DataFrame, rows: int = 10) -> dg.MetadataValue:

@@ -203,9 +203,11 @@ def print_summary(summary: dict[str, Any]) -> None:
     )
     c = summary["checks"]
     print(f"\nchecks: {c['passed']} passed, {c['failed']} failed {c['failed_checks'] or ''}")
+    from investor_mimic.factors.registry import REGISTRY
+
     planted = summary["planted"]
     rows = []
-    for factor in [*summary["weights"], "composite"]:
+    for factor in [*REGISTRY.names, "composite"]:  # the registry's order, as the README's
         p = planted.get(factor)
         rows.append(
             (

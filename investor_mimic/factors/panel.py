@@ -1,4 +1,6 @@
-"""The factor panel: the eight factors for every (date, ticker), raw or normalised.
+"""The factor panel: the registered factors for every (date, ticker), raw or normalised.
+
+Which factors, with which parameters: :mod:`investor_mimic.factors.registry`.
 
 Conventions:
 
@@ -19,33 +21,15 @@ Conventions:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 
-from investor_mimic.core import frames
 from investor_mimic.core.calendar import trading_days
-from investor_mimic.factors import insider, news, price, thirteenf
 from investor_mimic.factors.inputs import FactorInputs
 from investor_mimic.factors.normalise import normalise
+from investor_mimic.factors.registry import REGISTRY, FactorData, FactorParams, FactorRegistry
 
-
-@dataclass(frozen=True)
-class FactorParams:
-    """Windows of the factors (trading days unless stated) and the winsorising quantile."""
-
-    momentum_lookback: int = 252
-    momentum_skip: int = 21
-    trend_windows: tuple[int, ...] = (50, 200)
-    relative_strength_days: int = 63
-    volume_days: int = 50
-    insider_window_days: int = 90  # calendar days of known_date
-    adv_days: int = 63
-    news_half_life: float = 5.0
-    news_window: int = 20
-    price_fill_limit: int = 5  # missing bars carried forward at most this many days
-    winsor_quantile: float = 0.01
+__all__ = ["FactorParams", "compute_factor_panel", "raw_factor_panels", "raw_factors"]
 
 
 def requested_dates(dates: pd.DatetimeIndex) -> pd.DatetimeIndex:
@@ -75,45 +59,33 @@ def _calendar(inputs: FactorInputs, dates: pd.DatetimeIndex) -> pd.DatetimeIndex
 
 
 def raw_factor_panels(
-    inputs: FactorInputs, dates: pd.DatetimeIndex, params: FactorParams = FactorParams()
+    inputs: FactorInputs,
+    dates: pd.DatetimeIndex,
+    params: FactorParams | None = None,
+    registry: FactorRegistry = REGISTRY,
 ) -> dict[str, pd.DataFrame]:
-    """Each factor, un-normalised, as a wide frame (index ``dates``, columns universe tickers)."""
+    """Each registered factor, un-normalised, as a wide frame (index ``dates``, columns
+    universe tickers), in registry order."""
     dates = requested_dates(dates)
-    calendar = _calendar(inputs, dates)
-    tickers = pd.Index(sorted(inputs.universe["ticker"]), name="ticker")
-    priced = tickers.union(pd.Index([inputs.benchmark]))
-    bars = price.price_panels(inputs.prices, calendar, priced, params.price_fill_limit)
-    close, volume = bars.close[tickers], bars.volume[tickers]
-    adv = price.average_dollar_volume(close, volume, params.adv_days)
-    panels = {
-        "conviction_13f": thirteenf.conviction_13f(inputs.portfolio_weights, calendar, tickers),
-        "flow_13f": thirteenf.flow_13f(inputs.position_changes, calendar, tickers),
-        "insider_net_buying": insider.insider_net_buying(
-            inputs.insider_trades, adv, window_days=params.insider_window_days
-        ),
-        "news_sentiment": news.news_sentiment(
-            inputs.news,
-            calendar,
-            tickers,
-            half_life=params.news_half_life,
-            window=params.news_window,
-        ),
-        "momentum_12_1": price.momentum_12_1(close, params.momentum_lookback, params.momentum_skip),
-        "trend": price.trend(close, params.trend_windows),
-        "relative_strength": price.relative_strength(
-            close, bars.close[inputs.benchmark], params.relative_strength_days
-        ),
-        "volume_accumulation": price.volume_accumulation(close, volume, params.volume_days),
+    values = registry.params(params)
+    data = FactorData(
+        inputs,
+        _calendar(inputs, dates),
+        pd.Index(sorted(inputs.universe["ticker"]), name="ticker"),
+        values["price_fill_limit"],
+    )
+    return {
+        f.name: f.compute(data, **{p: values[p] for p in f.params}).reindex(dates) for f in registry
     }
-    return {name: panels[name].reindex(dates) for name in frames.FACTOR_NAMES}
 
 
 def _long(panels: dict[str, pd.DataFrame], universe: pd.DataFrame) -> pd.DataFrame:
-    """Stack wide panels into ``frames.FACTOR_PANEL`` rows, sorted by date then ticker.
+    """Stack wide panels into factor panel rows (columns in ``panels`` order), sorted by
+    date then ticker.
 
     Built directly in the coerced form (``frames.coerce`` would re-cast 7.5M strings).
     """
-    first = panels[frames.FACTOR_NAMES[0]]
+    first = next(iter(panels.values()))
     dates, tickers = first.index, first.columns
     sector = universe.set_index("ticker")["sector"].reindex(tickers).to_numpy(dtype=object)
     n = len(dates)
@@ -122,17 +94,21 @@ def _long(panels: dict[str, pd.DataFrame], universe: pd.DataFrame) -> pd.DataFra
         "ticker": pd.Series(np.tile(tickers.to_numpy(dtype=object), n), dtype=object, copy=False),
         "sector": pd.Series(np.tile(sector, n), dtype=object, copy=False),
     }
-    for name in frames.FACTOR_NAMES:
-        flat = panels[name].to_numpy(dtype=np.float64).reshape(-1)
+    for name, panel in panels.items():
+        flat = panel.to_numpy(dtype=np.float64).reshape(-1)
         columns[name] = pd.Series(flat, copy=False)
     return pd.DataFrame(columns, copy=False)
 
 
 def raw_factors(
-    inputs: FactorInputs, dates: pd.DatetimeIndex, *, params: FactorParams = FactorParams()
+    inputs: FactorInputs,
+    dates: pd.DatetimeIndex,
+    *,
+    params: FactorParams | None = None,
+    registry: FactorRegistry = REGISTRY,
 ) -> pd.DataFrame:
-    """The factors before normalisation, in the ``frames.FACTOR_PANEL`` layout."""
-    return _long(raw_factor_panels(inputs, dates, params), inputs.universe)
+    """The factors before normalisation, in the layout of ``registry.panel_schema()``."""
+    return _long(raw_factor_panels(inputs, dates, params, registry), inputs.universe)
 
 
 def compute_factor_panel(
@@ -140,16 +116,19 @@ def compute_factor_panel(
     dates: pd.DatetimeIndex,
     *,
     sector_neutral: bool = False,
-    params: FactorParams = FactorParams(),
+    params: FactorParams | None = None,
+    registry: FactorRegistry = REGISTRY,
 ) -> pd.DataFrame:
-    """``frames.FACTOR_PANEL`` for every date in ``dates`` x universe ticker, sorted by both.
+    """The factor panel (``registry.panel_schema()``; by default ``registry.FACTOR_PANEL``)
+    for every date in ``dates`` x universe ticker, sorted by both.
 
     Each factor is winsorised and z-scored per date (:mod:`investor_mimic.factors.normalise`),
     demeaned within sector first when ``sector_neutral``.
     """
     sectors = inputs.universe.set_index("ticker")["sector"] if sector_neutral else None
+    q = registry.params(params)["winsor_quantile"]
     panels = {
-        name: normalise(panel, q=params.winsor_quantile, sectors=sectors)
-        for name, panel in raw_factor_panels(inputs, dates, params).items()
+        name: normalise(panel, q=q, sectors=sectors)
+        for name, panel in raw_factor_panels(inputs, dates, params, registry).items()
     }
     return _long(panels, inputs.universe)

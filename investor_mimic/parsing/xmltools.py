@@ -14,6 +14,7 @@ from typing import TypeAlias
 
 from lxml import etree
 
+from investor_mimic.core.frames import cik10
 from investor_mimic.parsing.detect import strip_bom
 from investor_mimic.parsing.errors import FilingError
 
@@ -127,7 +128,8 @@ def parse_date(raw: str, where: str, formats: tuple[str, ...]) -> date:
 
 
 def pad_cik(raw: str, where: str) -> str:
-    digits = raw.strip()
-    if not digits.isdigit() or len(digits) > 10:
-        raise FilingError(f"{where}: {raw!r} is not a CIK")
-    return digits.zfill(10)
+    """:func:`investor_mimic.core.frames.cik10`, failing as a FilingError that says where."""
+    try:
+        return cik10(raw)
+    except ValueError:
+        raise FilingError(f"{where}: {raw!r} is not a CIK") from None

@@ -27,7 +27,7 @@ def weight_matrix(weights: pd.DataFrame) -> pd.DataFrame:
     unknown = sorted(set(weights["factor"]) - set(FACTORS))
     if unknown:
         raise ValueError(f"composite weights: unknown factors {unknown}")
-    if weights.duplicated(["refit_date", "factor"]).any():
+    if frames.duplicate_keys(weights, frames.FACTOR_WEIGHTS.key).any():
         raise ValueError("composite weights: duplicate (refit_date, factor) rows")
     if weights["weight"].isna().any():
         raise ValueError("composite weights: NaN weights")

@@ -2,23 +2,22 @@
 
 Why bounded queries here: the factor functions enforce "nothing after D" row by row,
 and these reads add a second fence (nothing after the run's last day is even loaded),
-while fetching only the look-back each factor needs.
+while fetching only the look-back each input needs. Which inputs, from which tables,
+bounded by which column and look-back: :data:`investor_mimic.factors.inputs.INPUTS`;
+only the inputs the registered factors read are loaded.
 """
 
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 import pandas as pd
 
 from investor_mimic.core import frames
 from investor_mimic.core.warehouse import Warehouse
-from investor_mimic.factors.inputs import FactorInputs
-
-#: Calendar days of history loaded before the first day of a run (12-1 momentum, 200-day trend).
-PRICE_LOOKBACK_DAYS = 400
-#: Calendar days of trades and news loaded before the first day (trailing windows, decay).
-EVENT_LOOKBACK_DAYS = 200
+from investor_mimic.factors.inputs import INPUTS, FactorInputs, empty
+from investor_mimic.factors.registry import REGISTRY, FactorRegistry
 
 
 def read_prices(warehouse: Warehouse, start: date, end: date) -> pd.DataFrame:
@@ -29,35 +28,40 @@ def read_prices(warehouse: Warehouse, start: date, end: date) -> pd.DataFrame:
     return frames.coerce(frame, frames.PRICES)
 
 
-def read_universe(warehouse: Warehouse) -> pd.DataFrame:
-    return frames.coerce(warehouse.read("SELECT * FROM raw_universe"), frames.UNIVERSE)
+def read_input(warehouse: Warehouse, field: str, start: date, end: date) -> pd.DataFrame:
+    """Input ``field`` as known by ``end``, from its look-back before ``start`` on.
+
+    Typed at the boundary by :class:`FactorInputs` (SQLite returns dates as text, bools
+    as 0/1).
+    """
+    inp = INPUTS[field]
+    if field == "prices":  # typed here: targets read prices the same way
+        return read_prices(warehouse, start - timedelta(days=inp.lookback_days or 0), end)
+    where: list[str] = []
+    bounds: dict[str, Any] = {}
+    if inp.known_column:
+        if inp.lookback_days is not None:
+            where.append(f"{inp.known_column} >= :start")
+            bounds["start"] = start - timedelta(days=inp.lookback_days)
+        where.append(f"{inp.known_column} <= :end")
+        bounds["end"] = end
+    sql = f"SELECT * FROM {inp.table}" + (f" WHERE {' AND '.join(where)}" if where else "")
+    return warehouse.read(sql, bounds)
 
 
-def factor_inputs(warehouse: Warehouse, start: date, end: date, benchmark: str) -> FactorInputs:
-    """Everything the factor panel for trading days [start, end] may use."""
-    events_from = start - timedelta(days=EVENT_LOOKBACK_DAYS)
-    bounds = {"start": events_from, "end": end}
-    news = warehouse.read(
-        "SELECT * FROM raw_news_sentiment WHERE trading_date >= :start AND trading_date <= :end",
-        bounds,
-    )
-    trades = warehouse.read(
-        "SELECT * FROM stg_insider_open_market WHERE known_date >= :start AND known_date <= :end",
-        bounds,
-    )
-    weights = warehouse.read(
-        "SELECT * FROM filer_portfolio_weights WHERE version_date <= :end", {"end": end}
-    )
-    changes = warehouse.read(
-        "SELECT * FROM thirteenf_position_changes WHERE version_date <= :end", {"end": end}
-    )
+def factor_inputs(
+    warehouse: Warehouse,
+    start: date,
+    end: date,
+    benchmark: str,
+    registry: FactorRegistry = REGISTRY,
+) -> FactorInputs:
+    """Everything the registered factors' panel for trading days [start, end] may use."""
+    needed = set(registry.inputs)
     return FactorInputs(
-        prices=read_prices(warehouse, start - timedelta(days=PRICE_LOOKBACK_DAYS), end),
         benchmark=benchmark,
-        universe=read_universe(warehouse),
-        # typed at the boundary by FactorInputs (SQLite returns dates as text, bools as 0/1)
-        portfolio_weights=weights,
-        position_changes=changes,
-        insider_trades=trades,
-        news=news,
+        **{
+            field: read_input(warehouse, field, start, end) if field in needed else empty(field)
+            for field in INPUTS
+        },
     )

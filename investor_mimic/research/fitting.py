@@ -37,6 +37,7 @@ from scipy.linalg import solve_triangular
 from sklearn.linear_model import LinearRegression
 
 from investor_mimic.core import frames
+from investor_mimic.factors.registry import FACTOR_NAMES
 from investor_mimic.research.grid import Grid, require_columns, require_unique_keys
 from investor_mimic.research.stats import daily_ic, rank_rows
 from investor_mimic.research.targets import TARGET_COLUMNS
@@ -44,7 +45,7 @@ from investor_mimic.settings import FitMethod
 
 log = logging.getLogger(__name__)
 
-FACTORS = frames.FACTOR_NAMES
+FACTORS = FACTOR_NAMES
 
 
 def refit_dates(trading_days: pd.DatetimeIndex, frequency: str = "M") -> pd.DatetimeIndex:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from investor_mimic.core import frames
+
 
 def require_columns(frame: pd.DataFrame, columns: Iterable[str], what: str) -> None:
     """Raise a one-line error naming the frame and its missing columns."""
@@ -24,7 +26,7 @@ def require_columns(frame: pd.DataFrame, columns: Iterable[str], what: str) -> N
 
 def require_unique_keys(frame: pd.DataFrame, what: str) -> None:
     """Raise when a (date, ticker) pair appears twice: every matrix cell must have one source."""
-    dup = frame.duplicated(["date", "ticker"])
+    dup = frames.duplicate_keys(frame, ("date", "ticker"), keep="first")
     if dup.any():
         first = frame.loc[dup, ["date", "ticker"]].iloc[0]
         raise ValueError(

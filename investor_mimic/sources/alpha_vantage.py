@@ -50,7 +50,7 @@ def parse_news_feed(payload: Mapping[str, Any], tickers: Collection[str]) -> pd.
     if "feed" not in payload:
         raise AlphaVantageError(f"not a NEWS_SENTIMENT answer: keys {sorted(payload)[:5]}")
     wanted = set(tickers)
-    rows = []
+    rows, items = [], []
     for n, item in enumerate(payload["feed"]):
         url = item.get("url") if isinstance(item, Mapping) else None
         where = f"feed item {n} ({url or 'no url'})"
@@ -59,31 +59,40 @@ def parse_news_feed(payload: Mapping[str, Any], tickers: Collection[str]) -> pd.
             for mention in item.get("ticker_sentiment", []):
                 if mention["ticker"] not in wanted:
                     continue
-                relevance = float(mention["relevance_score"])
-                sentiment = float(mention["ticker_sentiment_score"])
-                if not (0.0 <= relevance <= 1.0 and -1.0 <= sentiment <= 1.0):
-                    raise ValueError(
-                        f"{mention['ticker']}: relevance {relevance} / sentiment {sentiment} "
-                        "out of range"
-                    )
                 rows.append(
                     {
                         "id": item["url"],
                         "published_at": published,
                         "ticker": mention["ticker"],
-                        "relevance": relevance,
-                        "sentiment": sentiment,
+                        "relevance": float(mention["relevance_score"]),
+                        "sentiment": float(mention["ticker_sentiment_score"]),
                         "title": item["title"],
                         "source": item["source"],
                     }
                 )
+                items.append(where)
         except (KeyError, TypeError, ValueError) as exc:
             raise AlphaVantageError(f"{where}: {type(exc).__name__}: {exc}") from exc
     if not rows:
         return frames.NEWS_SENTIMENT.empty()
-    frame = pd.DataFrame(rows).drop_duplicates(["id", "ticker"], keep="first")
+    frame = pd.DataFrame(rows)
+    _require_scores_in_range(frame, items)
+    frame = frame[~frames.duplicate_keys(frame, frames.NEWS_SENTIMENT.key, keep="first")]
     frame["trading_date"] = effective_trading_days(frame["published_at"])
     return frames.coerce(frame, frames.NEWS_SENTIMENT)
+
+
+def _require_scores_in_range(frame: pd.DataFrame, items: list[str]) -> None:
+    """The contract's relevance and sentiment rules, failing on the first item breaking one."""
+    scores = ("relevance", "sentiment")
+    for check, _, broken in frames.rule_violations(frame, frames.NEWS_SENTIMENT, scores):
+        if broken.any():
+            i = int(broken.argmax())
+            row = frame.iloc[i]
+            raise AlphaVantageError(
+                f"{items[i]}: {row['ticker']}: relevance {row['relevance']} / sentiment "
+                f"{row['sentiment']} out of range ({check.error})"
+            )
 
 
 def _in_days(frame: pd.DataFrame, start: date, end: date) -> pd.DataFrame:
@@ -91,7 +100,9 @@ def _in_days(frame: pd.DataFrame, start: date, end: date) -> pd.DataFrame:
         frame["trading_date"] <= pd.Timestamp(end)
     )
     out = (
-        frame[keep].drop_duplicates(["id", "ticker"]).sort_values(["trading_date", "id", "ticker"])
+        frame[keep]
+        .drop_duplicates(list(frames.NEWS_SENTIMENT.key))
+        .sort_values(["trading_date", "id", "ticker"])
     )
     return frames.coerce(out, frames.NEWS_SENTIMENT)
 

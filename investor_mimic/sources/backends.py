@@ -17,6 +17,7 @@ from typing import Protocol
 
 import pandas as pd
 
+from investor_mimic.core.frames import cik10
 from investor_mimic.demo.manifest import load_manifest
 from investor_mimic.settings import Settings
 from investor_mimic.sources.alpaca_bars import AlpacaBars, DemoBars
@@ -25,7 +26,6 @@ from investor_mimic.sources.edgar import (
     EdgarClient,
     FolderEdgarTransport,
     HttpEdgarTransport,
-    cik10,
 )
 from investor_mimic.sources.http import HttpStore
 from investor_mimic.sources.universe import UNIVERSE_FILE

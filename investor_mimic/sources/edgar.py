@@ -26,6 +26,7 @@ import pandas as pd
 
 from investor_mimic.core import frames
 from investor_mimic.core.calendar import edgar_business_day
+from investor_mimic.core.frames import cik10
 from investor_mimic.parsing.errors import FilingError
 from investor_mimic.parsing.extract import holdings_frame, trade_rows
 from investor_mimic.sources.http import (
@@ -60,14 +61,6 @@ class EdgarError(RuntimeError):
 
 class EdgarIndexMissing(EdgarError):
     """No daily index for an EDGAR business day: not yet published, or an outage."""
-
-
-def cik10(cik: str | int) -> str:
-    """A CIK as the project's 10-digit zero-padded string; rejects non-numeric input."""
-    text = str(cik).strip()
-    if not text.isdigit() or len(text) > 10:
-        raise ValueError(f"not a CIK: {cik!r}")
-    return text.zfill(10)
 
 
 @dataclass(frozen=True, order=True)

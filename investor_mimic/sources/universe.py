@@ -68,22 +68,31 @@ def load_universe(path: Path) -> pd.DataFrame:
     if missing:
         raise UniverseError(f"{path}: missing columns {missing}")
     frame = raw[list(frames.UNIVERSE.columns)].apply(lambda s: s.str.strip())
-    first_row: dict[tuple[str, str], int] = {}
     for line, row in enumerate(frame.itertuples(index=False), start=2):  # header is line 1
         where = f"{path} line {line}"
         empty = [c for c in ("ticker", "cik", "cusip") if not getattr(row, c)]
         if empty:
             raise UniverseError(f"{where}: empty {empty}")
-        if not row.cik.isdigit() or len(row.cik) > 10:
-            raise UniverseError(f"{where}: CIK {row.cik!r} is not up to 10 digits")
+        try:
+            frames.cik10(row.cik)
+        except ValueError:
+            raise UniverseError(f"{where}: CIK {row.cik!r} is not up to 10 digits") from None
         if not cusip_is_valid(row.cusip):
             raise UniverseError(f"{where}: CUSIP {row.cusip!r} fails its check digit")
-        for col in ("ticker", "cusip"):
-            value = str(getattr(row, col)).upper()
-            seen = first_row.setdefault((col, value), line)
-            if seen != line:
-                raise UniverseError(f"{where}: duplicate {col} {value!r} (first on line {seen})")
-    frame["cik"] = frame["cik"].str.zfill(10)
+    upper = frame[["ticker", "cusip"]].apply(lambda s: s.str.upper()).reset_index(drop=True)
+    repeats = [
+        (int(i), col)
+        for col in ("ticker", "cusip")
+        for i in upper.index[frames.duplicate_keys(upper, [col], keep="first")][:1]
+    ]
+    if repeats:
+        i, col = min(repeats)
+        value = upper.at[i, col]
+        first = int(upper.index[upper[col] == value][0])
+        raise UniverseError(
+            f"{path} line {i + 2}: duplicate {col} {value!r} (first on line {first + 2})"
+        )
+    frame["cik"] = frame["cik"].map(frames.cik10)
     frame["cusip"] = frame["cusip"].str.upper()
     return frames.coerce(frame, frames.UNIVERSE)
 

@@ -15,11 +15,14 @@ from typing import Any
 
 import yaml
 
-from investor_mimic.core.frames import FrameSpec, Kind
+from investor_mimic.core.frames import KINDS as _KINDS
+from investor_mimic.core.frames import FrameSchema, Kind, Rule, frame_schema
 from investor_mimic.sql.errors import SqlModelError
 from investor_mimic.sql.render import DIALECTS, Recorder, render_template
 
-KINDS: frozenset[Kind] = frozenset({"string", "float", "int", "bool", "date", "datetime"})
+KINDS: frozenset[Kind] = frozenset(_KINDS)
+#: The project's SQL models (``dbt_like_sql/`` beside the package, an editable install).
+PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_like_sql"
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -54,11 +57,15 @@ class Model:
     columns: tuple[Column, ...] = ()
     tests: tuple[TestDef, ...] = ()
 
-    def frame_spec(self) -> FrameSpec:
-        """The model's column contract: kinds from ``data_type``; nullable unless not_null."""
+    def frame_spec(self, rules: tuple[Rule, ...] = ()) -> FrameSchema:
+        """The model's frame contract (a pandera schema) from schema.yml: kinds from
+        ``data_type``, nullable unless a blocking ``not_null``, the key from ``unique`` /
+        ``unique_combination_of_columns``, ``accepted_values`` as row rules; ``rules``
+        adds row rules that SQL tests cannot state (the factor side's)."""
         if not self.columns:
             raise SqlModelError(f"model {self.name}: no columns declared in schema.yml")
-        not_null = {t.column for t in self.tests if t.kind == "not_null"}
+        # a not_null at severity warn reports nulls; it does not forbid them
+        not_null = {t.column for t in self.tests if t.kind == "not_null" and t.blocking}
         combos = [
             t.args["combination_of_columns"]
             for t in self.tests
@@ -66,12 +73,30 @@ class Model:
         ]
         uniques = [(t.column,) for t in self.tests if t.kind == "unique" and t.column]
         key = tuple(combos[0]) if combos else (uniques[0] if uniques else ())
-        return FrameSpec(
+        accepted = tuple(
+            _accepted_values_rule(t.column, tuple(t.args["values"]))
+            for t in self.tests
+            if t.kind == "accepted_values" and t.column
+        )
+        return frame_schema(
             self.name,
             {c.name: c.data_type for c in self.columns},
             key=key,
-            nullable=frozenset(c.name for c in self.columns if c.name not in not_null),
+            nullable=[c.name for c in self.columns if c.name not in not_null],
+            rules=accepted + tuple(rules),
+            description=self.description,
+            column_descriptions={c.name: c.description for c in self.columns if c.description},
         )
+
+
+def _accepted_values_rule(column: str, values: tuple[Any, ...]) -> Rule:
+    """dbt's ``accepted_values`` in pandas: NULL passes, as ``NOT IN`` lets it in SQL."""
+    return Rule(
+        f"{column} in {list(values)}",
+        f"{column} not in {list(values)}",
+        (column,),
+        lambda f: f[column].isna() | f[column].isin(values),
+    )
 
 
 @dataclass(frozen=True)

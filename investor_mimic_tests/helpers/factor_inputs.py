@@ -55,7 +55,7 @@ def _thirteenf(
             if rng.random() < 0.3 and restated <= DAYS[-1]:  # a restatement weeks later
                 versions.append(DAYS[int(DAYS.searchsorted(restated))])
             for version in versions:
-                held = [*rng.choice(tickers, size=8, replace=False), None]
+                held = [*rng.choice(tickers, size=8, replace=False), "NOTUNIV"]  # one outside
                 value = rng.uniform(1e5, 1e7, len(held))
                 weights.append(
                     pd.DataFrame(
@@ -153,8 +153,11 @@ def perturb_after(inputs: FactorInputs, cut: pd.Timestamp, seed: int) -> FactorI
 
     prices = inputs.prices.copy()
     late = after(prices, "date")
-    for col in ("open", "high", "low", "close"):
+    for col in ("open", "close"):
         prices.loc[late, col] = rng.uniform(1, 500, late.sum())
+    # new bars keep the contract's low <= open, close <= high
+    prices.loc[late, "high"] = prices.loc[late, ["open", "close"]].max(axis=1) * 1.01
+    prices.loc[late, "low"] = prices.loc[late, ["open", "close"]].min(axis=1) * 0.99
     prices.loc[late, "volume"] = rng.uniform(0, 1e6, late.sum())
     prices = prices[~late | (rng.random(len(prices)) > 0.05)]  # and some late bars vanish
 
@@ -195,7 +198,11 @@ def perturb_after(inputs: FactorInputs, cut: pd.Timestamp, seed: int) -> FactorI
     news = inputs.news.copy()
     late = after(news, "trading_date")
     news.loc[late, "sentiment"] = rng.uniform(-1, 1, late.sum())
-    extra_news = news.head(5).assign(id=lambda f: f["id"] + "/late", trading_date=later)
+    extra_news = news.head(5).assign(  # published that morning: the contract's rule
+        id=lambda f: f["id"] + "/late",
+        trading_date=later,
+        published_at=later + pd.Timedelta(hours=9),
+    )
     news = pd.concat([news, extra_news], ignore_index=True)
 
     return dataclasses.replace(

@@ -1,38 +1,28 @@
-"""The factor panel: eight normalised point-in-time factors per trading day and ticker."""
+"""The factor panel: the registered factors, normalised, per trading day and ticker.
+
+Which factors, their inputs (the asset's deps) and their coverage floors (the coverage
+check) come from :data:`investor_mimic.factors.registry.REGISTRY`.
+"""
 
 from datetime import date
+from typing import Any
 
 import dagster as dg
 import numpy as np
 import pandas as pd
 
 from investor_mimic.core import frames
-from investor_mimic.defs.metadata import frame_metadata
+from investor_mimic.defs.metadata import frame_metadata, schema_metadata
 from investor_mimic.defs.partitions import trading_day_partitions
 from investor_mimic.defs.resources import ResearchConfig, WarehouseResource
 from investor_mimic.defs.sources.resource import SourcesResource
+from investor_mimic.factors.registry import FACTOR_PANEL, REGISTRY, FactorRegistry
 from investor_mimic.research.chain import factor_panel_for
 
 #: A factor covering fewer tickers than this share on a day fails the coverage check.
-MIN_COVERAGE = {
-    "conviction_13f": 0.2,
-    "flow_13f": 0.2,
-    "insider_net_buying": 0.0,  # sparse by nature: most tickers have no open-market trade
-    "news_sentiment": 0.2,
-    "momentum_12_1": 0.8,
-    "trend": 0.8,
-    "relative_strength": 0.8,
-    "volume_accumulation": 0.8,
-}
+MIN_COVERAGE = REGISTRY.min_coverage
 
-UPSTREAM = [
-    dg.AssetKey("universe"),
-    dg.AssetKey("prices"),
-    dg.AssetKey("news_sentiment"),
-    dg.AssetKey("filer_portfolio_weights"),
-    dg.AssetKey("thirteenf_position_changes"),
-    dg.AssetKey("stg_insider_open_market"),
-]
+UPSTREAM = [dg.AssetKey(name) for name in REGISTRY.upstream_assets]
 
 
 @dg.asset(
@@ -40,10 +30,10 @@ UPSTREAM = [
     kinds={"pandas"},
     partitions_def=trading_day_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
-    metadata={"partition_expr": "date"},
+    metadata={"partition_expr": "date", **schema_metadata(FACTOR_PANEL)},
     deps=UPSTREAM,
-    description="Eight factors per trading day and ticker, winsorised and z-scored across "
-    "the universe; each uses only data known by that day's close.",
+    description=f"{len(REGISTRY)} factors per trading day and ticker, winsorised and z-scored "
+    "across the universe; each uses only data known by that day's close.",
 )
 def factor_panel(
     context: dg.AssetExecutionContext,
@@ -63,7 +53,7 @@ def factor_panel(
     )
     context.log.info(f"factor_panel: {len(panel):,} rows for {panel['date'].nunique()} days")
     meta = frame_metadata(panel, date_col="date", entity_col="ticker")
-    coverage = panel[list(frames.FACTOR_NAMES)].notna().mean()
+    coverage = panel[list(REGISTRY.names)].notna().mean()
     meta["coverage"] = dg.MetadataValue.md(
         coverage.rename("share of (date, ticker) with a value")
         .to_frame()
@@ -72,8 +62,29 @@ def factor_panel(
     return dg.Output(panel, metadata=meta)
 
 
-def _coverage_by_day(panel: pd.DataFrame) -> pd.DataFrame:
-    return panel[list(frames.FACTOR_NAMES)].notna().groupby(panel["date"]).mean()
+def finite_result(panel: pd.DataFrame, registry: FactorRegistry = REGISTRY) -> dg.AssetCheckResult:
+    """No inf among the registry's factors, and the panel in its contract."""
+    values = panel[list(registry.names)].to_numpy(dtype=float)
+    infinite = int(np.isinf(values).sum())
+    schema = FACTOR_PANEL if registry is REGISTRY else registry.panel_schema()
+    problems = frames.schema_problems(panel, schema)
+    return dg.AssetCheckResult(
+        passed=infinite == 0 and not problems,
+        metadata={"infinite_values": infinite, "schema_problems": len(problems)},
+        description="; ".join(problems) or f"{infinite} infinite values",
+    )
+
+
+def coverage_result(
+    panel: pd.DataFrame, registry: FactorRegistry = REGISTRY
+) -> dg.AssetCheckResult:
+    """Each registered factor's worst daily coverage against its declared floor."""
+    report = registry.coverage(panel)
+    return dg.AssetCheckResult(
+        passed=report.passed,
+        metadata=dict[str, Any](report.metadata),
+        description="; ".join(report.problems) or "ok",
+    )
 
 
 @dg.asset_check(
@@ -83,14 +94,7 @@ def _coverage_by_day(panel: pd.DataFrame) -> pd.DataFrame:
     description="No inf anywhere; every value finite or NaN (missing), never a silent fill.",
 )
 def factor_panel_finite(factor_panel: pd.DataFrame) -> dg.AssetCheckResult:
-    values = factor_panel[list(frames.FACTOR_NAMES)].to_numpy(dtype=float)
-    infinite = int(np.isinf(values).sum())
-    problems = frames.schema_problems(factor_panel, frames.FACTOR_PANEL)
-    return dg.AssetCheckResult(
-        passed=infinite == 0 and not problems,
-        metadata={"infinite_values": infinite, "schema_problems": len(problems)},
-        description="; ".join(problems) or f"{infinite} infinite values",
-    )
+    return finite_result(factor_panel)
 
 
 @dg.asset_check(
@@ -100,14 +104,7 @@ def factor_panel_finite(factor_panel: pd.DataFrame) -> dg.AssetCheckResult:
     description="Each factor covers at least its minimum share of the universe on every day.",
 )
 def factor_panel_coverage(factor_panel: pd.DataFrame) -> dg.AssetCheckResult:
-    by_day = _coverage_by_day(factor_panel)
-    worst = by_day.min() if len(by_day) else pd.Series(0.0, index=list(frames.FACTOR_NAMES))
-    failing = {f: float(worst[f]) for f, floor in MIN_COVERAGE.items() if worst[f] < floor}
-    return dg.AssetCheckResult(
-        passed=not failing and len(by_day) > 0,
-        metadata={f"min_coverage_{f}": float(worst[f]) for f in frames.FACTOR_NAMES},
-        description=f"below minimum coverage: {failing}" if failing else "ok",
-    )
+    return coverage_result(factor_panel)
 
 
 factor_panel_job = dg.define_asset_job(

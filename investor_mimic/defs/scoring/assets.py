@@ -16,9 +16,9 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 
-from investor_mimic.core import frames
+from investor_mimic.core import frames, quality
 from investor_mimic.core.calendar import trading_days
-from investor_mimic.defs.metadata import frame_metadata
+from investor_mimic.defs.metadata import frame_metadata, schema_metadata
 from investor_mimic.defs.partitions import trading_day_partitions, trading_day_schedule
 from investor_mimic.defs.resources import ResearchConfig, WarehouseResource
 from investor_mimic.defs.sources.resource import SourcesResource
@@ -40,6 +40,7 @@ GROUP = "scoring"
     kinds={"sklearn"},
     ins={"factor_panel": dg.AssetIn()},
     deps=[dg.AssetKey("prices")],
+    metadata=schema_metadata(frames.FACTOR_WEIGHTS),
     description="Walk-forward factor weights: refit monthly on purged, embargoed history.",
 )
 def factor_weights(
@@ -79,17 +80,28 @@ def weights_valid(factor_weights: pd.DataFrame) -> dg.AssetCheckResult:
     w = factor_weights
     sums = w.groupby("refit_date")["weight"].sum()
     bad_sum = int((~np.isclose(sums, 1.0, atol=1e-9)).sum())
-    negative = int((w["weight"] < 0).sum())
-    non_finite = int((~np.isfinite(w["weight"])).sum())
+    reports = _contract_reports(w, frames.FACTOR_WEIGHTS)
+    problems = [p for r in reports for p in r.problems]
+    if bad_sum:
+        problems.append(f"{bad_sum} refits whose weights do not sum to 1")
     return dg.AssetCheckResult(
-        passed=bool(len(w)) and bad_sum == 0 and negative == 0 and non_finite == 0,
-        metadata={
-            "refits": len(sums),
-            "sum_not_1": bad_sum,
-            "negative": negative,
-            "non_finite": non_finite,
-        },
+        passed=bool(len(w)) and not problems,
+        metadata=_metadata({"refits": len(sums), "sum_not_1": bad_sum}, *reports),
+        description="; ".join(problems[:3]) or ("no weights" if not len(w) else "ok"),
     )
+
+
+def _metadata(first: dict[str, Any], *reports: quality.Report) -> dict[str, Any]:
+    return first | {k: v for r in reports for k, v in r.metadata.items()}
+
+
+def _contract_reports(frame: pd.DataFrame, schema: frames.FrameSchema) -> list[quality.Report]:
+    """The frame's contract as reports: schema, unique key, row rules (as the sources')."""
+    return [
+        quality.schema(frame, schema),
+        quality.duplicate_keys(frame, schema.key),
+        quality.ranges(frame, schema),
+    ]
 
 
 @dg.asset(
@@ -97,7 +109,7 @@ def weights_valid(factor_weights: pd.DataFrame) -> dg.AssetCheckResult:
     kinds={"pandas"},
     partitions_def=trading_day_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
-    metadata={"partition_expr": "date"},
+    metadata={"partition_expr": "date", **schema_metadata(frames.COMPOSITE_SCORE)},
     description="Composite score per day and ticker: the factor panel weighted by the latest "
     "weights fitted before that day. Rank 1 is the most attractive.",
 )
@@ -121,14 +133,12 @@ def composite_score(
     description="Every score finite, every day of the run scored, ranks complete.",
 )
 def composite_score_valid(composite_score: pd.DataFrame) -> dg.AssetCheckResult:
-    s = composite_score
-    non_finite = int((~np.isfinite(s["score"].to_numpy(dtype=float))).sum())
-    problems = frames.schema_problems(s, frames.COMPOSITE_SCORE)
-    dup = int(s.duplicated(["date", "ticker"]).sum())
+    reports = _contract_reports(composite_score, frames.COMPOSITE_SCORE)
+    problems = [p for r in reports for p in r.problems]
     return dg.AssetCheckResult(
-        passed=len(s) > 0 and non_finite == 0 and dup == 0 and not problems,
-        metadata={"rows": len(s), "non_finite": non_finite, "duplicates": dup},
-        description="; ".join(problems) or ("no scores" if not len(s) else "ok"),
+        passed=len(composite_score) > 0 and not problems,
+        metadata=_metadata({}, *reports),
+        description="; ".join(problems[:3]) or ("no scores" if not len(composite_score) else "ok"),
     )
 
 

@@ -18,7 +18,7 @@ import pandas as pd
 from investor_mimic.core import frames, quality
 from investor_mimic.core.calendar import previous_trading_day, trading_days
 from investor_mimic.defs.checks import quality_check
-from investor_mimic.defs.metadata import frame_metadata
+from investor_mimic.defs.metadata import frame_metadata, schema_metadata
 from investor_mimic.defs.partitions import (
     FILERS,
     filer_partitions,
@@ -37,31 +37,30 @@ GROUP = "sources"
 
 Rule = Callable[[pd.DataFrame], quality.Report]
 
-#: The fatal rules of each source beyond schema and unique keys: applied before writing
-#: (:func:`_require_valid`) and again as blocking asset checks (:func:`_checks`).
-RULES: dict[str, tuple[frames.FrameSpec, dict[str, Rule]]] = {
+#: Each source's contract (schema, unique key, row rules) and its fatal rules beyond it:
+#: applied before writing (:func:`_require_valid`) and again as blocking asset checks
+#: (:func:`_checks`).
+RULES: dict[str, tuple[frames.FrameSchema, dict[str, Rule]]] = {
     "universe": (frames.UNIVERSE, {}),
     "thirteenf_holdings": (
         frames.THIRTEENF_HOLDINGS,
-        {
-            "value_ranges": quality.holdings_ranges,
-            "cover_totals": quality.cover_totals,
-            "value_units": quality.value_units,
-        },
+        {"cover_totals": quality.cover_totals, "value_units": quality.value_units},
     ),
-    "insider_trades": (frames.INSIDER_TRADES, {"value_ranges": quality.insider_ranges}),
-    "prices": (frames.PRICES, {"value_ranges": quality.price_ranges}),
-    "news_sentiment": (frames.NEWS_SENTIMENT, {"value_ranges": quality.news_ranges}),
+    "insider_trades": (frames.INSIDER_TRADES, {}),
+    "prices": (frames.PRICES, {}),
+    "news_sentiment": (frames.NEWS_SENTIMENT, {}),
 }
 
 
 def _rules(name: str) -> dict[str, Rule]:
     spec, extra = RULES[name]
-    return {
+    rules: dict[str, Rule] = {
         "schema": partial(quality.schema, spec=spec),
         "unique_keys": partial(quality.duplicate_keys, key=spec.key),
-        **extra,
     }
+    if spec.rules:
+        rules["value_ranges"] = partial(quality.ranges, spec=spec)
+    return rules | extra
 
 
 def _require_valid(name: str, frame: pd.DataFrame) -> None:
@@ -106,7 +105,10 @@ def _day_range(context: dg.AssetExecutionContext) -> tuple[date, date]:
 
 
 @dg.asset(
-    group_name=GROUP, kinds={"csv"}, description="The security master: ticker, CIK, CUSIP, sector."
+    group_name=GROUP,
+    kinds={"csv"},
+    metadata=schema_metadata(frames.UNIVERSE),
+    description="The security master: ticker, CIK, CUSIP, sector.",
 )
 def universe(
     context: dg.AssetExecutionContext, sources: SourcesResource, warehouse: WarehouseResource
@@ -123,7 +125,10 @@ def universe(
     kinds={"sec"},
     partitions_def=thirteenf_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
-    metadata={"partition_expr": {"filer": "filer_cik", "quarter": "period_of_report"}},
+    metadata={
+        "partition_expr": {"filer": "filer_cik", "quarter": "period_of_report"},
+        **schema_metadata(frames.THIRTEENF_HOLDINGS),
+    },
     description="13F-HR holdings of one filer for one report quarter, every version "
     "(original and amendments), values in dollars, each row known from its acceptance. "
     "A run over many (quarter, filer) partitions validates all of them before writing any.",
@@ -169,7 +174,7 @@ def _daily_asset(name: str, description: str, kinds: set[str]) -> Any:
         kinds=kinds,
         partitions_def=trading_day_partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
-        metadata={"partition_expr": DAY_COLUMN[name]},
+        metadata={"partition_expr": DAY_COLUMN[name], **schema_metadata(RULES[name][0])},
         description=description,
     )
 
@@ -246,13 +251,17 @@ def _checks() -> list[dg.AssetChecksDefinition]:
         "schema": "Columns and dtypes match the frame contract in investor_mimic.core.frames.",
         "unique_keys": "No two rows share the contract's key.",
     }
+
+    def describe(source: str, name: str, rule: Rule) -> str:
+        if name == "value_ranges":
+            spec = RULES[source][0]
+            return "Every row keeps the contract's rules: " + "; ".join(
+                str(c.name) for c in spec.rules
+            )
+        return descriptions.get(name) or (getattr(rule, "__doc__", None) or name).strip()
+
     checks = [
-        quality_check(
-            asset,
-            name,
-            rule,
-            descriptions.get(name) or (getattr(rule, "__doc__", None) or name).strip(),
-        )
+        quality_check(asset, name, rule, describe(asset.key.to_user_string(), name, rule))
         for asset in assets
         for name, rule in _rules(asset.key.to_user_string()).items()
     ]

@@ -11,10 +11,12 @@ from pathlib import Path
 import dagster as dg
 
 from investor_mimic import sql as sm
+from investor_mimic.defs.metadata import table_schema
 from investor_mimic.defs.resources import WarehouseResource
+from investor_mimic.sql.project import PROJECT_DIR
 
 GROUP = "sql_models"
-PROJECT_DIR = Path(__file__).resolve().parents[3] / "dbt_like_sql"
+__all__ = ["PROJECT_DIR", "sql_model_defs"]
 
 
 def _sql_block(sql: str) -> dg.MetadataValue:
@@ -22,12 +24,8 @@ def _sql_block(sql: str) -> dg.MetadataValue:
 
 
 def _column_schema(model: sm.Model) -> dg.TableSchema:
-    return dg.TableSchema(
-        columns=[
-            dg.TableColumn(c.name, c.data_type, description=c.description or None)
-            for c in model.columns
-        ]
-    )
+    """The model's contract from schema.yml (:meth:`investor_mimic.sql.Model.frame_spec`)."""
+    return table_schema(model.frame_spec())
 
 
 def _model_asset(project: sm.SqlProject, model: sm.Model) -> dg.AssetsDefinition:
