@@ -1,5 +1,5 @@
-"""The ``investor-mimic`` command: ``demo``, ``filing show``, ``approvals``, ``kill-switch``
-and ``universe build|show``.
+"""The ``investor-mimic`` command: ``demo``, ``filing show``, ``approvals``, ``kill-switch``,
+``universe build|show``, ``serve`` (the approval web app) and ``hash-password``.
 
 Why argparse: a handful of subcommands do not justify another dependency, and errors must
 be one clear line on stderr with a non-zero exit code, never a traceback.
@@ -240,6 +240,38 @@ def _cmd_kill_switch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from investor_mimic.approval.links import LinkConfigError
+    from investor_mimic.approval.web import serve
+    from investor_mimic.settings import get_settings
+
+    settings = get_settings()
+    try:
+        serve(settings, args.host or settings.web_host, args.port or settings.web_port)
+    except LinkConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _cmd_hash_password(args: argparse.Namespace) -> int:
+    """Read a password (twice from a terminal, once from a pipe) and print its Argon2 hash."""
+    from investor_mimic.approval.auth import hash_password
+
+    if sys.stdin.isatty():
+        first = getpass.getpass("password: ")
+        if first != getpass.getpass("again: "):
+            print("error: the passwords differ", file=sys.stderr)
+            return 2
+    else:
+        first = sys.stdin.readline().rstrip("\n")
+    if len(first) < 8:
+        print("error: use at least 8 characters", file=sys.stderr)
+        return 2
+    print(f"IM_WEB_PASSWORD_HASH='{hash_password(first)}'")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="investor-mimic", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -285,6 +317,16 @@ def build_parser() -> argparse.ArgumentParser:
     execute.add_argument("id")
     for p in (approve, reject, execute):
         p.add_argument("--by", help="who decides (default: the OS user)")
+
+    serve = sub.add_parser("serve", help="run the approval web app (FastAPI on uvicorn)")
+    serve.add_argument("--host", help="address to bind (default IM_WEB_HOST, 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default IM_WEB_PORT, 8000)")
+    serve.set_defaults(func=_cmd_serve)
+
+    hashing = sub.add_parser(
+        "hash-password", help="print the Argon2 hash of the web password for IM_WEB_PASSWORD_HASH"
+    )
+    hashing.set_defaults(func=_cmd_hash_password)
 
     kill = sub.add_parser("kill-switch", help="stop (on) or allow (off) all order execution")
     kill.add_argument("state", choices=["on", "off", "status"])

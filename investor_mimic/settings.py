@@ -113,6 +113,90 @@ class Settings(BaseSettings):
         "day, or never.",
     )
 
+    # approval web app, signed links and notifications (issue 9)
+    public_url: str = Field(
+        "http://127.0.0.1:8000",
+        validation_alias=AliasChoices("IM_PUBLIC_URL", "APPROVAL_BASE_URL"),
+        description="Base URL of the approval web app as people reach it (links in emails "
+        "and Slack point here; https in production, behind TLS).",
+    )
+    web_host: str = Field("127.0.0.1", description="Address `investor-mimic serve` binds to.")
+    web_port: int = Field(8000, ge=0, le=65535, description="Port `investor-mimic serve` binds to.")
+    link_secret: SecretStr | None = Field(
+        None,
+        description="HMAC-SHA256 key of approval links and login sessions (at least 32 "
+        "characters; `make serve` writes one into .env when missing).",
+    )
+    link_ttl_hours: float = Field(
+        24.0, gt=0, description="An approval link stops working this long after it was sent."
+    )
+    web_user: str | None = Field(None, description="User name of the web app's login.")
+    web_password_hash: SecretStr | None = Field(
+        None,
+        description="Argon2 hash of the web user's password (`investor-mimic hash-password`).",
+    )
+    smtp_host: str | None = Field(
+        None,
+        validation_alias=AliasChoices("IM_SMTP_HOST", "SMTP_SERVER"),
+        description="SMTP server for email notifications (also SMTP_SERVER); unset = no email.",
+    )
+    smtp_port: int = Field(
+        587, validation_alias=AliasChoices("IM_SMTP_PORT", "SMTP_PORT"), description="SMTP port."
+    )
+    smtp_username: str | None = Field(
+        None,
+        validation_alias=AliasChoices("IM_SMTP_USERNAME", "SMTP_USERNAME"),
+        description="SMTP login (also SMTP_USERNAME); unset = no login.",
+    )
+    smtp_password: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("IM_SMTP_PASSWORD", "SMTP_PASSWORD"),
+        description="SMTP password (also SMTP_PASSWORD).",
+    )
+    smtp_starttls: bool = Field(
+        True, description="Upgrade the SMTP connection with STARTTLS (required before login)."
+    )
+    smtp_ca_file: Path | None = Field(
+        None, description="Extra CA certificate(s) to trust for STARTTLS (private relays)."
+    )
+    smtp_sender: str = Field(
+        "investor-mimic@localhost", description="From address of notification emails."
+    )
+    alert_email: str | None = Field(
+        None,
+        validation_alias=AliasChoices("IM_ALERT_EMAIL", "ALERT_EMAIL"),
+        description="Comma-separated recipients of notification emails (also ALERT_EMAIL).",
+    )
+    slack_webhook_url: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("IM_SLACK_WEBHOOK_URL", "SLACK_WEBHOOK_URL"),
+        description="Slack incoming webhook (also SLACK_WEBHOOK_URL); unset = no Slack.",
+    )
+    apprise_urls: dict[str, list[SecretStr]] = Field(
+        default_factory=dict,
+        description='Further channels by route, as apprise URLs (JSON), e.g. {"critical": '
+        '["twilio://…"], "trade": ["tgram://…"]}: SMS for critical failures, Telegram for '
+        "trade confirmations.",
+    )
+    email_routes: list[str] = Field(
+        ["approval", "critical", "summary"],
+        description="What email gets (JSON list of severities info/warning/critical and "
+        "topics approval/decision/trade/alert/summary).",
+    )
+    slack_routes: list[str] = Field(
+        ["approval", "decision", "trade", "alert"],
+        description="What Slack gets (real-time notices; same names as email_routes).",
+    )
+    notify_attempts: int = Field(
+        3, ge=1, description="Attempts per notification channel (exponential backoff)."
+    )
+    notify_backoff_seconds: float = Field(
+        1.0, ge=0, description="First wait between attempts; doubles each time."
+    )
+    notify_timeout_seconds: float = Field(
+        10.0, gt=0, description="Per-attempt timeout of a notification channel."
+    )
+
     # storage
     redis_url: str | None = Field(
         None,
@@ -163,11 +247,20 @@ def get_settings() -> Settings:
     return Settings()
 
 
+def _shown(value: object) -> str:
+    """Lists as the JSON a person would type into the variable."""
+    if isinstance(value, list):
+        import json
+
+        return json.dumps(value)
+    return str(value)
+
+
 def settings_table() -> str:
     """The README's settings table, generated so docs and code cannot drift (a test compares)."""
     rows = ["| variable | default | what it does |", "|---|---|---|"]
     for name, info in Settings.model_fields.items():
         default = info.default_factory() if info.default_factory else info.default  # type: ignore[call-arg]
-        shown = "(unset)" if default in (None, []) else f"`{default}`"
+        shown = "(unset)" if default in (None, [], {}) else f"`{_shown(default)}`"
         rows.append(f"| `IM_{name.upper()}` | {shown} | {info.description} |")
     return "\n".join(rows)

@@ -12,6 +12,7 @@ written in the same transaction as the change it describes, so neither exists al
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -119,6 +120,43 @@ class RequestRow:
 
 
 @dataclass(frozen=True)
+class CheckRow:
+    """One risk-limit check a proposal passed or failed; ``seq`` None = the whole request."""
+
+    name: str
+    passed: bool
+    detail: str | None = None
+    seq: int | None = None
+
+
+@dataclass(frozen=True)
+class LinkRow:
+    """A signed approval link that was sent (the token itself is never stored)."""
+
+    id: str
+    request_id: str
+    action: str
+    recipient: str
+    issued_at: datetime
+    expires_at: datetime
+    used_at: datetime | None
+    used_by: str | None
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    id: int
+    at: datetime
+    request_id: str | None
+    action: str
+    from_state: str | None
+    to_state: str | None
+    actor: str
+    channel: str
+    detail: str | None
+
+
+@dataclass(frozen=True)
 class Decision:
     """What a decision attempt did. ``won`` is False when the request was not pending
     (someone else decided first, it expired, or it was never approvable)."""
@@ -178,6 +216,17 @@ def request_id_for(proposal_date: date, source: str) -> str:
     return f"{proposal_date:%Y%m%d}-{digest}"
 
 
+def _limit_checks(value: Any) -> dict[str, bool]:
+    """A proposal row's optional ``limit_checks`` (mapping or JSON text) as name → passed."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return {}
+    if isinstance(value, str):
+        value = json.loads(value) if value.strip() else {}
+    if not isinstance(value, dict):
+        raise ProposalError(f"limit_checks {value!r} is not a mapping of check name to passed")
+    return {str(k): bool(v) for k, v in value.items()}
+
+
 def orders_from_proposal(request_id: str, proposal: pd.DataFrame) -> list[dict[str, Any]]:
     """Validate proposal rows and turn them into order rows, sells first.
 
@@ -215,6 +264,7 @@ def orders_from_proposal(request_id: str, proposal: pd.DataFrame) -> list[dict[s
                 "target_weight": _none(rec.get("target_weight")),
                 "sector": _none(rec.get("sector")),
                 "proposal_reason": _none(rec.get("reason")),
+                "limit_checks": _limit_checks(rec.get("limit_checks")),
             }
         )
     if problems:
@@ -368,11 +418,14 @@ class ApprovalStore:
         expires_at: datetime | None,
         actor: str,
         channel: str,
+        checks: Sequence[CheckRow] = (),
     ) -> tuple[RequestRow, bool]:
         """One pending request for one proposal; ``(request, created)``.
 
         Idempotent on ``source`` (a sensor that runs twice creates nothing new). A newer
         proposal for the same day supersedes older pending ones: they expire, audited.
+        ``checks`` are the proposal's request-level check results (shown on the approval
+        page); per-order ones come from the proposal's ``limit_checks`` column, if any.
         """
         request_id = request_id_for(proposal_date, source)
         if "date" in proposal.columns and len(proposal):
@@ -418,7 +471,19 @@ class ApprovalStore:
                     version=1,
                 )
             )
+            per_order = [
+                {"request_id": request_id, "seq": r["seq"], "name": k, "passed": v}
+                for r in order_rows
+                for k, v in r.pop("limit_checks").items()
+            ]
             conn.execute(t.orders.insert(), [{**r, "updated_at": now} for r in order_rows])
+            whole = [
+                {"request_id": request_id, "seq": None, "name": c.name, "passed": c.passed}
+                | {"detail": c.detail}
+                for c in checks
+            ]
+            if whole or per_order:
+                conn.execute(t.checks.insert(), whole + [{**r, "detail": None} for r in per_order])
             self._audit(
                 conn,
                 action="create",
@@ -486,11 +551,14 @@ class ApprovalStore:
         channel: str,
         market_now: datetime,
         only: Sequence[str] | None = None,
+        link: str | None = None,
     ) -> Decision:
         """pending → approved, unless it expired by ``market_now`` (then → expired).
 
         ``only``: approve just these tickers; the other orders are dropped in the same
         transaction. A ticker the request does not hold refuses the whole decision.
+        ``link``: the id of the signed link this decision comes through; it is used up in
+        the same transaction, so of many posts of one link exactly one decides.
         """
         wanted = {s.strip().upper() for s in only} if only else None
         with self._tx() as conn:
@@ -527,6 +595,10 @@ class ApprovalStore:
                     f"request {request_id} expired at {row['expires_at']:%Y-%m-%d %H:%M} "
                     "(market time); not approved",
                 )
+            if row["status"] == "pending" and link is not None:
+                used = self._use_link(conn, link, request_id, "approve", actor)
+                if used is not None:
+                    return Decision(request_id, False, row["status"], used)
             moved = (
                 self._move(
                     conn,
@@ -572,10 +644,21 @@ class ApprovalStore:
             return Decision(request_id, True, "approved", f"request {request_id} approved")
 
     def reject(
-        self, request_id: str, *, actor: str, channel: str, reason: str | None = None
+        self,
+        request_id: str,
+        *,
+        actor: str,
+        channel: str,
+        reason: str | None = None,
+        link: str | None = None,
     ) -> Decision:
+        """pending → rejected; ``link`` as in :meth:`approve`."""
         with self._tx() as conn:
-            self._request(conn, request_id)
+            row = self._request(conn, request_id, lock=True)
+            if row["status"] == "pending" and link is not None:
+                used = self._use_link(conn, link, request_id, "reject", actor)
+                if used is not None:
+                    return Decision(request_id, False, row["status"], used)
             moved = self._move(
                 conn,
                 request_id,
@@ -847,6 +930,98 @@ class ApprovalStore:
             )
         return pd.DataFrame(rows, columns=t.positions.c.keys())
 
+    # ------------------------------------------------------------------ links
+    @staticmethod
+    def _use_link(
+        conn: sa.Connection, link_id: str, request_id: str, action: str, actor: str
+    ) -> str | None:
+        """Use up link ``link_id`` for ``action`` on ``request_id``; None if it was unused,
+        else why not. One conditional UPDATE: of two racing users one matches a row."""
+        used = conn.execute(
+            t.links.update()
+            .where(
+                t.links.c.id == link_id,
+                t.links.c.request_id == request_id,
+                t.links.c.action == action,
+                t.links.c.used_at.is_(None),
+            )
+            .values(used_at=utcnow(), used_by=actor[:120])
+        ).rowcount
+        return None if used == 1 else "this link was already used or is not valid for this request"
+
+    def add_link(
+        self,
+        link_id: str,
+        request_id: str,
+        action: str,
+        *,
+        recipient: str,
+        expires_at: datetime,
+    ) -> LinkRow:
+        """Record a link about to be sent (``expires_at`` UTC, naive)."""
+        row = LinkRow(
+            link_id, request_id, action, recipient[:120], utcnow(), expires_at, None, None
+        )
+        with self._tx() as conn:
+            conn.execute(t.links.insert().values(**row.__dict__))
+        return row
+
+    def link(self, link_id: str) -> LinkRow | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(t.links).where(t.links.c.id == link_id)).mappings().first()
+        return None if row is None else LinkRow(**dict(row))
+
+    # ------------------------------------------------------ checks and audit
+    def checks(self, request_id: str) -> list[CheckRow]:
+        """The request's check results: request-level first, then per order."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(t.checks)
+                .where(t.checks.c.request_id == request_id)
+                .order_by(t.checks.c.id)
+            ).mappings()
+            out = [CheckRow(r["name"], bool(r["passed"]), r["detail"], r["seq"]) for r in rows]
+        return sorted(out, key=lambda c: (c.seq is not None, c.seq or 0))
+
+    def record(
+        self,
+        action: str,
+        *,
+        actor: str,
+        channel: str,
+        request_id: str | None = None,
+        detail: str | None = None,
+    ) -> None:
+        """Append one audit row that changes no state (a refused link, a notification)."""
+        with self._tx() as conn:
+            self._audit(
+                conn,
+                action=action,
+                actor=actor[:120],
+                channel=channel[:40],
+                request_id=None if request_id is None else request_id[:32],
+                detail=detail,
+            )
+
+    def audit_after(self, after_id: int, *, limit: int = 100) -> list[AuditRow]:
+        """Audit rows with ``id > after_id``, oldest first (what the notification sensor reads)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(t.audit)
+                .where(t.audit.c.id > after_id)
+                .order_by(t.audit.c.id)
+                .limit(limit)
+            ).mappings()
+            return [AuditRow(**dict(r)) for r in rows]
+
+    def last_audit_id(self, *, before: datetime | None = None) -> int:
+        """The newest audit row's id (of rows written before ``before``, UTC), 0 if none."""
+        query = sa.select(sa.func.max(t.audit.c.id))
+        if before is not None:
+            query = query.where(t.audit.c.at < before)
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar() or 0)
+
     # ----------------------------------------------------------- kill switch
     def kill_switch(self, *, setting: bool = False) -> KillSwitch:
         """ON if the setting says so, or a person set the flag."""
@@ -901,10 +1076,13 @@ class ApprovalStore:
 
 __all__ = [
     "ApprovalStore",
+    "AuditRow",
+    "CheckRow",
     "Claim",
     "Decision",
     "FillRow",
     "KillSwitch",
+    "LinkRow",
     "OrderRow",
     "ProposalError",
     "RequestRow",

@@ -115,6 +115,38 @@ flags = sa.Table(
 )
 
 
+# Signed approval links (issue 9): one row per link sent, so a link is single-use — the
+# decision that uses it sets ``used_at`` in the same transaction as the state change, by a
+# conditional UPDATE ``... WHERE used_at IS NULL``. The token itself is never stored: the
+# row is found by the random ``id`` the signed token carries.
+links = sa.Table(
+    "approval_links",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("request_id", sa.String(32), nullable=False, index=True),
+    sa.Column("action", sa.String(16), nullable=False),
+    sa.Column("recipient", sa.String(120), nullable=False),
+    sa.Column("issued_at", sa.DateTime, nullable=False),
+    sa.Column("expires_at", sa.DateTime, nullable=False),  # UTC
+    sa.Column("used_at", sa.DateTime, nullable=True),
+    sa.Column("used_by", sa.String(120), nullable=True),
+)
+
+# The risk-limit checks a proposal passed, shown on the approval page: request-level rows
+# (``seq`` NULL) from the Dagster checks of the proposal's run, per-order rows from a
+# ``limit_checks`` column of the proposal when it has one.
+checks = sa.Table(
+    "approval_checks",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("request_id", sa.String(32), nullable=False, index=True),
+    sa.Column("seq", sa.Integer, nullable=True),
+    sa.Column("name", sa.String(80), nullable=False),
+    sa.Column("passed", sa.Boolean, nullable=False),
+    sa.Column("detail", sa.Text, nullable=True),
+)
+
+
 def ensure_schema(engine: sa.Engine) -> None:
     """Create the tables that do not exist yet (idempotent; safe from several processes)."""
     try:
