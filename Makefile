@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 export DAGSTER_HOME ?= $(CURDIR)/.data/dagster_home
 
-.PHONY: install demo test test-all ui lint typecheck check bench clean
+.PHONY: install demo test test-all ui serve lint typecheck check bench clean
 
 $(STAMP): pyproject.toml setup.py
 	python3 -m venv $(VENV)
@@ -30,6 +30,14 @@ test-all: install
 ui: install
 	$(PY) -c "from pathlib import Path; from investor_mimic.defs.instance import prepare_home; prepare_home(Path('$(DAGSTER_HOME)'))"
 	$(VENV)/bin/dagster dev -m investor_mimic.definitions -h 127.0.0.1 -p 3000
+
+## The approval web app at http://127.0.0.1:8000 (`ARGS="--host 0.0.0.0 --port 8080"`).
+## Writes a random IM_LINK_SECRET into .env (mode 600) the first time, when none is set.
+serve: install
+	@if [ -z "$$IM_LINK_SECRET" ] && ! grep -qs '^IM_LINK_SECRET=' .env; then \
+	  (umask 077; $(PY) -c "import secrets; print('IM_LINK_SECRET=' + secrets.token_urlsafe(48))" >> .env); \
+	  echo "wrote a new IM_LINK_SECRET into .env"; fi
+	$(VENV)/bin/investor-mimic serve $(ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -8,6 +8,7 @@ import dagster as dg
 # ``dagster definitions validate -m``) refuses a module holding more than one at top level.
 from investor_mimic.defs.approval import sensors as approval
 from investor_mimic.defs.factors import assets as factors
+from investor_mimic.defs.ops import alerts
 from investor_mimic.defs.resources import build_resources
 from investor_mimic.defs.scoring import assets as scoring
 from investor_mimic.defs.sources import assets as sources
@@ -21,6 +22,7 @@ def build_definitions() -> dg.Definitions:
         factors.factor_defs,
         scoring.scoring_defs,
         approval.approval_defs,
+        alerts.alert_defs,
         dg.Definitions(
             resources=build_resources(),
             executor=dg.in_process_executor,

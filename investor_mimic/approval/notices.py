@@ -1,10 +1,14 @@
-"""What is said when a request is created, decided, expires, executes or fails.
+"""What is said when a request is created, decided, expires, executes or fails, when a
+run or an asset check fails, and in the daily summary.
 
 Pure functions from a request (and the audit row of the transition) to a
 :class:`~investor_mimic.approval.notify.Notice`; the channels decide how it looks.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
 
 from investor_mimic.approval.notify import Notice
 from investor_mimic.approval.store import AuditRow, RequestRow
@@ -110,3 +114,94 @@ def for_transition(row: AuditRow, req: RequestRow, public_url: str) -> Notice | 
     if row.to_state == "failed":
         return request_failed(req, public_url)
     return None
+
+
+# ------------------------------------------------------------------ alerts
+def run_failed(job: str, run_id: str, message: str, *, partition: str | None = None) -> Notice:
+    where = f" (partition {partition})" if partition else ""
+    return Notice(
+        title=f"Run failed: {job}{where}",
+        severity="critical",
+        topic="alert",
+        text=f"Run {run_id[:8]} of {job}{where} failed: {message.strip()[:500]}",
+        facts=(("job", job), ("run", run_id[:8])),
+    )
+
+
+@dataclass(frozen=True)
+class FailedCheck:
+    asset: str
+    check: str
+    partition: str | None
+    severity: str  # "ERROR" | "WARN"
+    description: str | None
+    run_id: str
+
+
+def checks_failed(failed: list[FailedCheck]) -> Notice:
+    """One notice for a batch of failed checks: critical if any blocking (ERROR) one."""
+    critical = any(f.severity == "ERROR" for f in failed)
+    lines = [
+        f"{f.asset}:{f.check}"
+        + (f" [{f.partition}]" if f.partition else "")
+        + f" {f.severity}"
+        + (f" — {f.description}" if f.description else "")
+        for f in failed
+    ]
+    return Notice(
+        title=f"{len(failed)} asset check(s) failed" + (" (blocking)" if critical else ""),
+        severity="critical" if critical else "warning",
+        topic="alert",
+        text="; ".join(lines)[:2500],
+        facts=tuple((f"{f.asset}:{f.check}", f.severity) for f in failed[:10]),
+    )
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What the daily summary reports; any part may be unknown (None)."""
+
+    day: date
+    equity: float | None
+    cash: float | None
+    daily_pnl: float | None
+    unrealized_pnl: float | None
+    positions: list[tuple[str, float, float]]  # ticker, qty, market value
+    pending: list[RequestRow]
+    executed_today: list[RequestRow]
+    failed_checks: list[FailedCheck]
+    broker: str | None = None
+    broker_error: str | None = None
+
+
+def _money(v: float | None) -> str:
+    return "n/a" if v is None else f"${v:,.2f}"
+
+
+def daily_summary(s: Summary, public_url: str) -> Notice:
+    held = ", ".join(f"{t} {q:g} (${v:,.0f})" for t, q, v in s.positions[:20]) or "none"
+    pending = ", ".join(f"{r.id} (expires {_when(r.expires_at)} ET)" for r in s.pending) or "none"
+    checks = "; ".join(f"{f.asset}:{f.check} {f.severity}" for f in s.failed_checks[:20]) or "none"
+    text = (
+        f"Equity {_money(s.equity)}, cash {_money(s.cash)}, P&L today {_money(s.daily_pnl)}, "
+        f"unrealized {_money(s.unrealized_pnl)}. Positions ({len(s.positions)}): {held}. "
+        f"Pending approvals: {pending}. Executed today: "
+        f"{', '.join(r.id for r in s.executed_today) or 'none'}. "
+        f"Failed checks (24 h): {checks}."
+    )
+    if s.broker_error:
+        text += f" Broker unavailable: {s.broker_error}."
+    return Notice(
+        title=f"Daily summary {s.day}",
+        severity="warning" if s.failed_checks or s.broker_error else "info",
+        topic="summary",
+        text=text,
+        facts=(
+            ("equity", _money(s.equity)),
+            ("P&L today", _money(s.daily_pnl)),
+            ("positions", str(len(s.positions))),
+            ("pending approvals", str(len(s.pending))),
+            ("failed checks (24 h)", str(len(s.failed_checks))),
+        ),
+        page_url=f"{public_url.rstrip('/')}/approvals",
+    )

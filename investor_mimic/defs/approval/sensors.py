@@ -7,21 +7,35 @@
   blocking check that failed after the materialization was written must never reach a
   person as something to approve. Of several new partitions (a backfill), only the
   newest day is proposed; older days are history, not trades.
+- ``approval_notifications_sensor`` turns the audit log's transitions (created, approved,
+  rejected, expired, executed, failed) into notifications through the configured channels
+  (:mod:`investor_mimic.approval.notify`: email with signed approve/reject links, Slack,
+  apprise URLs). Whoever made the change — the web app, the CLI, the expiry, this
+  job — the same notice goes out once; a failing channel is retried and logged, and
+  never holds the sensor back.
 - ``execute_approved_requests_sensor`` launches the op job ``execute_trades`` once per
   approved request (``run_key`` = request id). While the kill switch is on it launches
   nothing and says why in its skip reason (visible on the sensor's page).
 """
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import dagster as dg
 import pandas as pd
 
+from investor_mimic.approval.notices import for_transition
+from investor_mimic.approval.notify import notifier_from_settings
 from investor_mimic.approval.report import approval_notice
 from investor_mimic.approval.states import default_expiry
-from investor_mimic.approval.store import ApprovalStore, ProposalError
+from investor_mimic.approval.store import (
+    ApprovalStore,
+    CheckRow,
+    ProposalError,
+    UnknownRequestError,
+    utcnow,
+)
 from investor_mimic.defs.approval.jobs import ExecuteConfig, execute_trades
 from investor_mimic.defs.resources import WarehouseResource
 from investor_mimic.settings import get_settings
@@ -34,20 +48,27 @@ FINISHED = {
 }
 
 
-def _failed_checks(instance: dg.DagsterInstance, run_id: str, partition: str | None) -> list[str]:
-    """Names of ERROR-severity checks on trade_proposals that failed in ``run_id``."""
-    failed = []
+def _check_results(instance: dg.DagsterInstance, run_id: str, partition: str | None) -> list[Any]:
+    """The evaluations of checks on trade_proposals (this partition) in ``run_id``."""
+    found = []
     for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION):
         event = entry.dagster_event
         if event is None:
             continue
         evaluation: Any = event.event_specific_data
-        if evaluation.asset_key != PROPOSALS or evaluation.passed:
+        if evaluation.asset_key != PROPOSALS or evaluation.partition not in (None, partition):
             continue
-        if evaluation.partition not in (None, partition):
-            continue
-        if evaluation.severity == dg.AssetCheckSeverity.ERROR:
-            failed.append(evaluation.check_name)
+        found.append(evaluation)
+    return found
+
+
+def _failed_checks(instance: dg.DagsterInstance, run_id: str, partition: str | None) -> list[str]:
+    """Names of ERROR-severity checks on trade_proposals that failed in ``run_id``."""
+    failed = [
+        e.check_name
+        for e in _check_results(instance, run_id, partition)
+        if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR
+    ]
     return sorted(set(failed))
 
 
@@ -144,6 +165,14 @@ def _create(
             expires_at=default_expiry(day, get_settings().approval_expiry),
             actor="approval_requests_sensor",
             channel="dagster",
+            checks=[
+                CheckRow(
+                    e.check_name,
+                    bool(e.passed),
+                    None if e.passed else f"{e.severity.value.lower()}: {e.description or ''}",
+                )
+                for e in _check_results(context.instance, record.run_id, partition)
+            ],
         )
     except ProposalError as exc:
         context.log.error(f"proposal {partition} refused: {exc}")
@@ -186,7 +215,60 @@ def execute_approved_requests_sensor(
     )
 
 
+@dg.sensor(
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Notifies the configured channels (email with signed approve/reject links, "
+    "Slack, apprise URLs) of every request created, decided, expired, executed or failed.",
+)
+def approval_notifications_sensor(
+    context: dg.SensorEvaluationContext, warehouse: WarehouseResource
+) -> dg.SkipReason:
+    settings = get_settings()
+    store = ApprovalStore(warehouse.url)
+    try:
+        # first evaluation: announce the last day's transitions, not the whole history
+        after = (
+            int(context.cursor)
+            if context.cursor
+            else store.last_audit_id(before=utcnow() - timedelta(days=1))
+        )
+        rows = store.audit_after(after, limit=50)
+        if not rows:
+            return dg.SkipReason("no new approval transitions")
+        notifier = notifier_from_settings(settings, store)
+        said: list[str] = []
+        for row in rows:
+            if row.request_id is None:
+                continue
+            try:
+                req = store.get(row.request_id)
+            except UnknownRequestError:
+                continue
+            if row.action == "create" and req.status != "pending":
+                continue  # decided before it could be announced: its links would not work
+            notice = for_transition(row, req, settings.public_url)
+            if notice is None:
+                continue
+            context.log.info(f"{notice.title}: {notice.text}")
+            deliveries = notifier.send(notice)
+            failed = [d.channel for d in deliveries if not d.ok]
+            sent = [d.channel for d in deliveries if d.ok]
+            said.append(
+                f"{notice.title} → {', '.join(sent) or 'log only'}"
+                + (f" (failed: {', '.join(failed)})" if failed else "")
+            )
+        context.update_cursor(str(rows[-1].id))
+        return dg.SkipReason("; ".join(said) or "nothing to announce")
+    finally:
+        store.dispose()
+
+
 approval_defs = dg.Definitions(
     jobs=[execute_trades],
-    sensors=[approval_requests_sensor, execute_approved_requests_sensor],
+    sensors=[
+        approval_requests_sensor,
+        execute_approved_requests_sensor,
+        approval_notifications_sensor,
+    ],
 )
