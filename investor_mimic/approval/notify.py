@@ -105,6 +105,47 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
+class _Redactor(logging.Filter):
+    """Scrubs registered secrets from the records of the HTTP libraries' own loggers.
+
+    Why: urllib3 logs every request line at DEBUG (``"POST /services/T…/B…/<secret> HTTP/1.1"``)
+    and apprise logs whole URLs; a webhook's path *is* its secret. The filter sits on those
+    loggers, so any handler (a file, Dagster's capture, pytest's) gets the scrubbed text.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            message = record.getMessage()
+            clean = redact(message, self.secrets)
+            if clean != message:
+                record.msg, record.args = clean, ()
+        return True
+
+
+_redactor = _Redactor()
+for _name in ("urllib3.connectionpool", "urllib3.util.retry", "apprise", "requests"):
+    logging.getLogger(_name).addFilter(_redactor)
+
+
+def protect(*values: str) -> None:
+    """Register secrets (and the secret parts of URLs) with the log filter."""
+    from urllib.parse import urlsplit
+
+    for value in values:
+        if not value:
+            continue
+        _redactor.secrets.add(value)
+        if "://" in value:
+            parts = urlsplit(value)
+            for piece in (parts.path, parts.query, parts.password or "", parts.username or ""):
+                if len(piece) >= 8:
+                    _redactor.secrets.add(piece)
+
+
 def check_routes(routes: Iterable[str], setting: str) -> frozenset[str]:
     out = frozenset(routes)
     unknown = sorted(out - ROUTE_NAMES)
@@ -179,6 +220,9 @@ class EmailChannel:
     timeout: float = 10.0
     routes: frozenset[str] = frozenset({"approval", "critical", "summary"})
     name: str = "email"
+
+    def __post_init__(self) -> None:
+        protect(self.password or "")
 
     def message(self, notice: Notice, links: dict[str, str] | None) -> EmailMessage:
         msg = EmailMessage()
@@ -282,6 +326,9 @@ class SlackChannel:
             blocks.append({"type": "actions", "elements": buttons})
         return {"text": f"{notice.title}: {notice.text}"[:3000], "blocks": blocks}
 
+    def __post_init__(self) -> None:
+        protect(self.webhook_url)
+
     def send(self, notice: Notice, links: dict[str, str] | None) -> None:
         try:
             answer = requests.post(
@@ -310,6 +357,7 @@ class AppriseChannel:
     def __post_init__(self) -> None:
         import apprise
 
+        protect(self.url)
         # apprise logs whole URLs (credentials included) at DEBUG: keep it above that
         logger = logging.getLogger("apprise")
         if logger.getEffectiveLevel() < logging.INFO:
@@ -501,11 +549,13 @@ def notifier_from_settings(settings: Any, store: Any | None = None) -> Notifier:
                 detail=f"{notice.title}" + ("" if d.ok else f" — {d.error}"),
             )
 
+    secrets = secret_values(settings)
+    protect(*secrets)
     return Notifier(
         channels_from_settings(settings),
         make_links=make_links,
         attempts=settings.notify_attempts,
         backoff_seconds=settings.notify_backoff_seconds,
-        secrets=secret_values(settings),
+        secrets=secrets,
         on_delivery=on_delivery,
     )

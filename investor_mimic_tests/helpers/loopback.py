@@ -4,7 +4,8 @@ Why a real server and not mocks: the clients under test (requests, alpaca-py) th
 their real code paths — headers, query strings, retries, timeouts — and the server's
 own arrival timestamps measure rate limits honestly.
 
-Resolution order for ``GET path``: the next queued scripted answer for that path
+GET and POST (whose body is recorded) are answered alike. Resolution order for a path:
+the next queued scripted answer for that path
 (:meth:`LoopbackServer.queue`), then a route handler (:meth:`LoopbackServer.route`),
 then a file under ``root``, else 404. Every request is recorded.
 """
@@ -32,6 +33,10 @@ class Request:
     query: dict[str, str]
     headers: dict[str, str]
     at: float
+    body: bytes = b""
+
+    def json(self) -> Any:
+        return json.loads(self.body)
 
 
 @dataclass(frozen=True)
@@ -117,13 +122,21 @@ class LoopbackServer:
             protocol_version = "HTTP/1.1"
 
             def do_GET(self) -> None:
+                self._serve("GET")
+
+            def do_POST(self) -> None:
+                self._serve("POST")
+
+            def _serve(self, method: str) -> None:
                 parts = urlsplit(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
                 request = Request(
-                    method="GET",
+                    method=method,
                     path=unquote(parts.path),
                     query={k: v[-1] for k, v in parse_qs(parts.query).items()},
                     headers={k.lower(): v for k, v in self.headers.items()},
                     at=time.monotonic(),
+                    body=self.rfile.read(length) if length else b"",
                 )
                 answer = server._answer(request)
                 body, content_type = answer.encoded()
