@@ -1,0 +1,123 @@
+"""``investor-mimic serve`` and ``hash-password``: a real server process, a clear refusal."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from investor_mimic.approval.auth import verify_password
+from investor_mimic.cli import main
+from investor_mimic_tests.helpers.alpaca_fake import FakeAlpaca
+from investor_mimic_tests.helpers.dagster import use_settings
+from investor_mimic_tests.helpers.paths import REPO
+
+LINK_SECRET = "serve-test-secret-0123456789-abcdefghijklmnop"
+KEY, SECRET = "AKSERVEKEY00112233", "serveSecret-abcdefgh"
+
+
+def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)  # no .env of the developer's
+    for var in [v for v in os.environ if v.startswith(("IM_", "ALPACA_", "SMTP_", "SLACK_"))]:
+        monkeypatch.delenv(var)
+    use_settings(monkeypatch, data_dir=str(tmp_path))
+
+
+def test_serve_refuses_clearly_without_a_link_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _clean_env(monkeypatch, tmp_path)
+    assert main(["serve", "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "IM_LINK_SECRET is not set" in err and "Traceback" not in err
+    monkeypatch.setenv("IM_LINK_SECRET", "short")
+    use_settings(monkeypatch)
+    assert main(["serve"]) == 2 and "at least 32" in capsys.readouterr().err
+
+
+def test_hash_password_prints_a_hash_that_verifies(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO("a long passphrase\n"))
+    assert main(["hash-password"]) == 0
+    out = capsys.readouterr().out.strip()
+    assert out.startswith("IM_WEB_PASSWORD_HASH='$argon2id$") and "a long passphrase" not in out
+    assert verify_password(out.split("'")[1], "a long passphrase")
+    assert not verify_password(out.split("'")[1], "another one")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_serve_runs_the_app_in_its_own_process(tmp_path: Path) -> None:
+    with FakeAlpaca(KEY, SECRET, prices={"AAA": 10.0}) as fake:
+        port = _free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("IM_", "ALPACA_"))}
+        env |= {
+            "IM_DATA_DIR": str(tmp_path),
+            "IM_LINK_SECRET": LINK_SECRET,
+            "IM_BROKER": "alpaca",
+            "IM_ALPACA_TRADING_URL": fake.url,
+            "ALPACA_API_KEY": KEY,
+            "ALPACA_SECRET_KEY": SECRET,
+        }
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "investor_mimic.cli",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            health = None
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and proc.poll() is None:
+                try:
+                    health = requests.get(f"http://127.0.0.1:{port}/health", timeout=2)
+                    break
+                except requests.ConnectionError:
+                    time.sleep(0.1)
+            assert health is not None, "the server did not come up"
+            assert health.status_code == 200, health.text
+            body = health.json()
+            assert (
+                body["components"]["apis"]["broker"]
+                == {
+                    "status": "ok",
+                    "name": "alpaca",
+                    "market_open": False,
+                }
+                or body["components"]["apis"]["broker"]["name"] == "alpaca"
+            )
+            listing = requests.get(
+                f"http://127.0.0.1:{port}/approvals", allow_redirects=False, timeout=5
+            )
+            assert listing.status_code == 303  # the list needs a login
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            output, _ = proc.communicate(timeout=20)
+    assert "GET /health 200" in output  # its own access log: paths, never query strings
+    for secret in (LINK_SECRET, KEY, SECRET):
+        assert secret not in output
+    assert str(REPO)  # the command ran from a folder without the repo's .env
