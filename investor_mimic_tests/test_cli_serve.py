@@ -18,7 +18,6 @@ from investor_mimic.approval.auth import verify_password
 from investor_mimic.cli import main
 from investor_mimic_tests.helpers.alpaca_fake import FakeAlpaca
 from investor_mimic_tests.helpers.dagster import use_settings
-from investor_mimic_tests.helpers.paths import REPO
 
 LINK_SECRET = "serve-test-secret-0123456789-abcdefghijklmnop"
 KEY, SECRET = "AKSERVEKEY00112233", "serveSecret-abcdefgh"
@@ -101,15 +100,8 @@ def test_serve_runs_the_app_in_its_own_process(tmp_path: Path) -> None:
             assert health is not None, "the server did not come up"
             assert health.status_code == 200, health.text
             body = health.json()
-            assert (
-                body["components"]["apis"]["broker"]
-                == {
-                    "status": "ok",
-                    "name": "alpaca",
-                    "market_open": False,
-                }
-                or body["components"]["apis"]["broker"]["name"] == "alpaca"
-            )
+            assert body["status"] == "ok"
+            assert body["components"]["apis"]["broker"]["name"] == "alpaca"
             listing = requests.get(
                 f"http://127.0.0.1:{port}/approvals", allow_redirects=False, timeout=5
             )
@@ -120,4 +112,3 @@ def test_serve_runs_the_app_in_its_own_process(tmp_path: Path) -> None:
     assert "GET /health 200" in output  # its own access log: paths, never query strings
     for secret in (LINK_SECRET, KEY, SECRET):
         assert secret not in output
-    assert str(REPO)  # the command ran from a folder without the repo's .env
