@@ -13,6 +13,12 @@ MODULES = [
     "investor_mimic.approval.store",
     "investor_mimic.approval.execution",
     "investor_mimic.approval.report",
+    "investor_mimic.approval.links",
+    "investor_mimic.approval.auth",
+    "investor_mimic.approval.notify",
+    "investor_mimic.approval.notices",
+    "investor_mimic.approval.health",
+    "investor_mimic.approval.web",
     "investor_mimic.broker.alpaca",
     "investor_mimic.broker.factory",
 ]

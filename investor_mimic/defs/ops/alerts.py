@@ -7,8 +7,8 @@ time, email, SMS through an apprise ``critical`` URL); WARN-severity check failu
 retried and logged; a sensor never fails because a channel did.
 """
 
-import time
-from datetime import date, timedelta
+import json
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import dagster as dg
@@ -21,8 +21,6 @@ from investor_mimic.broker.factory import make_broker
 from investor_mimic.broker.models import BrokerError
 from investor_mimic.defs.resources import WarehouseResource
 from investor_mimic.settings import get_settings
-
-DAY_SECONDS = 24 * 3600
 
 
 @dg.run_failure_sensor(
@@ -41,56 +39,89 @@ def run_failure_alerts(context: dg.RunFailureSensorContext) -> None:
     notifier_from_settings(get_settings()).send(notice)
 
 
-def _failed_checks(records: list[Any]) -> list[FailedCheck]:
-    out = []
-    for record in records:
-        event = record.event_log_entry.dagster_event
-        if event is None:
-            continue
-        e: Any = event.event_specific_data
-        if e.passed:
-            continue
-        out.append(
-            FailedCheck(
-                asset=e.asset_key.to_user_string(),
-                check=e.check_name,
-                partition=e.partition,
-                severity=e.severity.value,
-                description=e.description,
-                run_id=record.run_id,
-            )
-        )
-    return out
+FINISHED = [
+    dg.DagsterRunStatus.SUCCESS,
+    dg.DagsterRunStatus.FAILURE,
+    dg.DagsterRunStatus.CANCELED,
+]
 
 
-def check_records(
-    instance: dg.DagsterInstance, *, after: int | None, since: float | None, limit: int = 500
+def finished_runs(
+    instance: dg.DagsterInstance, after: datetime | None, *, limit: int = 200
 ) -> list[Any]:
-    """Asset check evaluations after storage id ``after`` (or after timestamp ``since``)."""
-    filt = dg.EventRecordsFilter(
-        event_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION,
-        after_cursor=after,
-        after_timestamp=None if after is not None else since,
+    """Runs that finished (or changed) after ``after``, oldest first.
+
+    Why runs and not a scan of the event log by storage id: the default SQLite instance
+    keeps one event database per run, whose storage ids are not comparable across runs
+    (Dagster refuses such a cursor); run update times are.
+    """
+    return list(
+        instance.get_run_records(
+            filters=dg.RunsFilter(updated_after=after, statuses=FINISHED),
+            order_by="update_timestamp",
+            ascending=True,
+            limit=limit,
+        )
     )
-    return list(instance.event_log_storage.get_event_records(filt, limit=limit, ascending=True))
+
+
+def failed_checks(instance: dg.DagsterInstance, run_ids: list[str]) -> list[FailedCheck]:
+    """The failed asset check evaluations of these runs."""
+    out = []
+    for run_id in run_ids:
+        for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION):
+            event = entry.dagster_event
+            if event is None:
+                continue
+            e: Any = event.event_specific_data
+            if e.passed:
+                continue
+            out.append(
+                FailedCheck(
+                    asset=e.asset_key.to_user_string(),
+                    check=e.check_name,
+                    partition=e.partition,
+                    severity=e.severity.value,
+                    description=e.description,
+                    run_id=run_id,
+                )
+            )
+    return out
 
 
 @dg.sensor(
     name="check_failure_alerts",
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Alerts on failed asset checks: critical for blocking (ERROR) ones, warning "
-    "for WARN ones, one notice per severity per tick.",
+    description="Alerts on failed asset checks of finished runs: critical for blocking "
+    "(ERROR) ones, warning for WARN ones, one notice per severity per tick.",
 )
 def check_failure_alerts(context: dg.SensorEvaluationContext) -> dg.SkipReason:
-    after = int(context.cursor) if context.cursor else None
-    records = check_records(context.instance, after=after, since=time.time() - DAY_SECONDS)
-    if not records:
-        return dg.SkipReason("no new asset check evaluations")
-    context.update_cursor(str(records[-1].storage_id))
-    failed = _failed_checks(records)
+    # cursor: the last update time seen, and the runs seen at exactly that time
+    state = json.loads(context.cursor) if context.cursor else {}
+    after = (
+        datetime.fromisoformat(state["after"])
+        if state.get("after")
+        else datetime.now(UTC) - timedelta(days=1)
+    )
+    seen = set(state.get("seen", []))
+    runs = [
+        r
+        for r in finished_runs(context.instance, after - timedelta(microseconds=1))
+        if r.dagster_run.run_id not in seen
+    ]
+    if not runs:
+        return dg.SkipReason("no newly finished runs")
+    last = runs[-1].update_timestamp
+    at_last = [r.dagster_run.run_id for r in runs if r.update_timestamp == last]
+    context.update_cursor(
+        json.dumps(
+            {"after": last.isoformat(), "seen": at_last + (list(seen) if last == after else [])}
+        )
+    )
+    failed = failed_checks(context.instance, [r.dagster_run.run_id for r in runs])
     if not failed:
-        return dg.SkipReason(f"{len(records)} check evaluation(s), none failed")
+        return dg.SkipReason(f"{len(runs)} finished run(s), no failed check")
     notifier = notifier_from_settings(get_settings())
     said = []
     for group in (
@@ -101,9 +132,8 @@ def check_failure_alerts(context: dg.SensorEvaluationContext) -> dg.SkipReason:
             notice = checks_failed(group)
             context.log.warning(f"{notice.title}: {notice.text}")
             deliveries = notifier.send(notice)
-            said.append(
-                f"{notice.title} → {', '.join(d.channel for d in deliveries if d.ok) or 'log only'}"
-            )
+            sent = ", ".join(d.channel for d in deliveries if d.ok) or "log only"
+            said.append(f"{notice.title} → {sent}")
     return dg.SkipReason("; ".join(said))
 
 
@@ -143,7 +173,8 @@ def build_summary(instance: dg.DagsterInstance, warehouse_url: str, day: date) -
         executed = [r for r in recent if r.updated_at >= utcnow() - timedelta(days=1)]
     finally:
         store.dispose()
-    failed = _failed_checks(check_records(instance, after=None, since=time.time() - DAY_SECONDS))
+    since = datetime.now(UTC) - timedelta(days=1)
+    failed = failed_checks(instance, [r.dagster_run.run_id for r in finished_runs(instance, since)])
     return Summary(
         day=day,
         equity=equity,
