@@ -108,7 +108,7 @@ class LinkSigner:
         """
         if action not in ACTIONS:
             raise ValueError(f"unknown link action {action!r}")
-        expires = utcnow() + self.ttl
+        expires = (utcnow() + self.ttl).replace(microsecond=0)  # the token holds seconds
         link_id = secrets.token_urlsafe(16)
         self.store.add_link(link_id, request_id, action, recipient=recipient, expires_at=expires)
         token = self._serializer.dumps(
