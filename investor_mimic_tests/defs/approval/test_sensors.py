@@ -126,6 +126,9 @@ def test_a_new_proposal_becomes_one_pending_request_and_is_announced(
         ("BBB", "buy", 4.0),
     ]
     assert f"request {req.id} created" in result.skip_message
+    # the proposal's check results travel with the request (shown on the approval page)
+    checks = {c.name: c.passed for c in world.store.checks(req.id)}
+    assert checks == {"max_position_pct": True, "score_not_stale": True}
     assert f"Approval requested: {req.id}" in logged
     assert f"investor-mimic approvals approve {req.id}" in logged
     # the next tick sees nothing new and creates nothing
