@@ -349,16 +349,14 @@ def test_health_reports_database_cache_and_apis_and_fails_when_one_is_down(
     def no_broker() -> MemoryBroker:
         raise BrokerError(f"Alpaca keys refused by https://x.example/{ALPACA_KEY}")
 
-    conf = web_settings(tmp_path, password_hash, redis_url=SecretStr("redis://127.0.0.1:6379/0"))
+    conf = web_settings(tmp_path, password_hash, redis_url="redis://127.0.0.1:6379/0")
     with running(create_app(conf, store=store, broker=lambda: broker)) as url:
         good = requests.get(f"{url}/health", timeout=10)
     assert good.status_code == 200
     body = good.json()
     assert body["status"] == "ok" and set(body["components"]) == {"database", "cache", "apis"}
     assert body["components"]["cache"]["backend"] == "redis"
-    down = web_settings(
-        tmp_path, password_hash, redis_url=SecretStr("redis://:pw-in-url@127.0.0.1:1/0")
-    )
+    down = web_settings(tmp_path, password_hash, redis_url="redis://:pw-in-url@127.0.0.1:1/0")
     with running(create_app(down, store=store, broker=no_broker)) as url:
         bad = requests.get(f"{url}/health", timeout=10)
     assert bad.status_code == 503
