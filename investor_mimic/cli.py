@@ -216,6 +216,8 @@ def _cmd_approvals(args: argparse.Namespace) -> int:
                 print(request_detail(req))
                 return 0
             return _print_execution(executor.execute(args.id, resume=True))
+        if args.approvals_command == "notify":
+            return _notify(store, args.id)
     except UnknownRequestError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -223,6 +225,43 @@ def _cmd_approvals(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     raise AssertionError(args.approvals_command)
+
+
+def _notify(store: Any, request_id: str) -> int:
+    """Announce a pending request again, with fresh links, through the configured channels;
+    with none configured (the offline demo), print the notice and its links here."""
+    from investor_mimic.approval.links import LinkConfigError, LinkSigner
+    from investor_mimic.approval.notices import request_created
+    from investor_mimic.approval.notify import notifier_from_settings, render_text
+    from investor_mimic.settings import get_settings
+
+    settings = get_settings()
+    req = store.get(request_id)
+    if req.status != "pending":
+        print(f"request {req.id} is {req.status}: nothing to approve", file=sys.stderr)
+        return 1
+    notice = request_created(req, settings.public_url)
+    notifier = notifier_from_settings(settings, store)
+    deliveries = notifier.send(notice)
+    for d in deliveries:
+        print(f"{d.channel}: {'sent' if d.ok else 'FAILED: ' + (d.error or '')}")
+    if not notifier.channels:
+        try:
+            signer = LinkSigner(
+                store,
+                settings.link_secret.get_secret_value() if settings.link_secret else "",
+                settings.public_url,
+            )
+        except LinkConfigError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        links = {str(k): v for k, v in signer.issue_pair(req.id, recipient="console").items()}
+        print(render_text(notice, links))
+        print(
+            f"(no channel configured; open a link while `investor-mimic serve` runs at "
+            f"{settings.public_url})"
+        )
+    return 0 if all(d.ok for d in deliveries) else 1
 
 
 def _cmd_kill_switch(args: argparse.Namespace) -> int:
@@ -315,6 +354,12 @@ def build_parser() -> argparse.ArgumentParser:
         "before sending anything), or refresh an executed one's fills",
     )
     execute.add_argument("id")
+    notify = a_sub.add_parser(
+        "notify",
+        help="announce a pending request again with fresh approve/reject links (email, "
+        "Slack, apprise; printed here when no channel is configured)",
+    )
+    notify.add_argument("id")
     for p in (approve, reject, execute):
         p.add_argument("--by", help="who decides (default: the OS user)")
 

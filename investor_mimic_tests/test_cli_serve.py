@@ -112,3 +112,29 @@ def test_serve_runs_the_app_in_its_own_process(tmp_path: Path) -> None:
     assert "GET /health 200" in output  # its own access log: paths, never query strings
     for secret in (LINK_SECRET, KEY, SECRET):
         assert secret not in output
+
+
+def test_approvals_notify_prints_fresh_links_when_no_channel_is_configured(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from investor_mimic.approval.links import Grant, LinkSigner
+    from investor_mimic.approval.store import ApprovalStore
+    from investor_mimic.settings import get_settings
+    from investor_mimic_tests.helpers.approval import new_request
+
+    _clean_env(monkeypatch, tmp_path)
+    monkeypatch.setenv("IM_LINK_SECRET", LINK_SECRET)
+    monkeypatch.setenv("IM_PUBLIC_URL", "http://127.0.0.1:8000")
+    use_settings(monkeypatch)
+    store = ApprovalStore(get_settings().resolved_warehouse_url)
+    req = new_request(store)
+    assert main(["approvals", "notify", req.id]) == 0
+    out = capsys.readouterr().out
+    assert "AAA" in out and "no channel configured" in out and LINK_SECRET not in out
+    approve = next(w for w in out.split() if "token=" in w)
+    token = approve.split("token=")[1]
+    assert isinstance(LinkSigner(store, LINK_SECRET, "http://x").check(token, req.id), Grant)
+    store.reject(req.id, actor="bob", channel="cli")
+    assert main(["approvals", "notify", req.id]) == 1
+    assert "is rejected" in capsys.readouterr().err
+    store.dispose()
