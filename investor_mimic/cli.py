@@ -280,6 +280,8 @@ def _cmd_kill_switch(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
     from investor_mimic.approval.links import LinkConfigError
     from investor_mimic.approval.web import serve
     from investor_mimic.settings import get_settings
@@ -289,6 +291,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         serve(settings, args.host or settings.web_host, args.port or settings.web_port)
     except LinkConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except SQLAlchemyError as exc:  # the URL may hold a password: name the error only
+        print(f"error: the warehouse cannot be opened ({type(exc).__name__})", file=sys.stderr)
         return 2
     return 0
 

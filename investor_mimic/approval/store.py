@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
@@ -284,6 +285,10 @@ class ApprovalStore:
 
     def __init__(self, url: str, *, create: bool = True) -> None:
         self.url = normalise_url(url)
+        if self.url.startswith("sqlite") and create:
+            database = sa.engine.make_url(self.url).database
+            if database and database != ":memory:":  # a fresh data dir: make the folder
+                Path(database).parent.mkdir(parents=True, exist_ok=True)
         if self.url.startswith("sqlite"):
             # 30 s busy timeout: writers wait for each other rather than fail
             self.engine = sa.create_engine(self.url, connect_args={"timeout": 30})
