@@ -23,13 +23,15 @@ DPI = 80
 SIZE_INCHES = (600 / DPI, 350 / DPI)
 
 
-def _new_axes() -> tuple[Figure, Axes]:
+def new_axes() -> tuple[Figure, Axes]:
+    """A 600 × 350 figure on its own Agg canvas (no pyplot state) and its one axes."""
     fig = Figure(figsize=SIZE_INCHES, dpi=DPI)
     FigureCanvasAgg(fig)
     return fig, fig.add_subplot()
 
 
-def _png(fig: Figure) -> bytes:
+def png_bytes(fig: Figure) -> bytes:
+    """The figure as PNG bytes (tight layout, the module's DPI)."""
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=DPI)
@@ -38,21 +40,21 @@ def _png(fig: Figure) -> bytes:
 
 def cumulative_ic_png(daily_ic: pd.DataFrame, title: str = "Cumulative daily rank IC") -> bytes:
     """One line per column of a date × signal frame of daily ICs (missing days add 0)."""
-    fig, ax = _new_axes()
+    fig, ax = new_axes()
     for name in daily_ic.columns:
         ax.plot(daily_ic.index, daily_ic[name].fillna(0.0).cumsum(), label=str(name), lw=1.2)
     ax.axhline(0.0, color="grey", lw=0.6)
     ax.set_title(title)
     ax.set_ylabel("sum of daily IC")
     ax.legend(fontsize=7, ncol=2, loc="upper left")
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def quantile_returns_png(
     table: pd.DataFrame, title: str = "Mean forward return by quantile"
 ) -> bytes:
     """Grouped bars from a signal × quantile frame (e.g. ``Evaluation.quantile_table()``)."""
-    fig, ax = _new_axes()
+    fig, ax = new_axes()
     n_signals, n_quantiles = table.shape
     width = 0.8 / max(n_quantiles, 1)
     x = np.arange(n_signals)
@@ -64,14 +66,14 @@ def quantile_returns_png(
     ax.set_xticks(x, [str(s) for s in table.index], rotation=30, ha="right", fontsize=7)
     ax.set_title(title)
     ax.legend(fontsize=7, ncol=n_quantiles)
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def weights_png(weights: pd.DataFrame, title: str = "Factor weights by refit date") -> bytes:
     """Stacked bars of a ``frames.FACTOR_WEIGHTS`` frame: one bar per refit date."""
     require_columns(weights, ("refit_date", "factor", "weight"), "weights_png weights")
     table = weights.pivot(index="refit_date", columns="factor", values="weight").fillna(0.0)
-    fig, ax = _new_axes()
+    fig, ax = new_axes()
     x = np.arange(len(table))
     bottom = np.zeros(len(table))
     for factor in table.columns:
@@ -83,7 +85,7 @@ def weights_png(weights: pd.DataFrame, title: str = "Factor weights by refit dat
     ax.set_ylim(0, 1)
     ax.set_title(title)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def markdown_image(png: bytes, alt: str) -> str:

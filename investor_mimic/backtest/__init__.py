@@ -1,0 +1,1 @@
+"""Walk-forward simulation of the strategy, its metrics and its plots (pure, no Dagster)."""
