@@ -1,19 +1,35 @@
-"""Cross-sectional statistics over ``dates × tickers`` matrices: daily IC and its t-stat.
+"""Cross-sectional statistics over ``dates × tickers`` matrices: daily IC and its t-test.
 
-Why Newey-West: consecutive h-day forward returns share h-1 days, so daily ICs are
-autocorrelated and the naive t-stat (mean / (std / sqrt(n))) overstates significance
-by roughly sqrt(h). The Newey-West (Bartlett kernel) variance keeps every date while
-correcting for that overlap; it uses ``h - 1`` lags, or the usual rule of thumb
-``4 (n / 100) ** (2 / 9)`` when that is larger, because persistent factors make daily ICs
-autocorrelated even with 1-day labels.
+Why not Newey-West: the label of date D is the return over D+1..D+1+h, so daily ICs of
+overlapping h-day labels are autocorrelated up to lag h − 1 (their spectral density
+falls from its peak at frequency 0 to zero at 2π/h). A Bartlett kernel at h − 1 lags
+down-weights exactly those autocovariances and keeps about two thirds of the long-run
+variance; with a few hundred dates its own sampling noise adds more. Measured over 200
+null tiny worlds (20-day labels, ~356 dates), |t| > 1.96 came out for 13.9 % of factor
+ICs and 16 % of composite ICs instead of 5 % (``benchmarks/null_calibration.py``).
+
+What replaces it (:func:`horizon_ttest`): the *equal-weighted cosine* (EWC) long-run
+variance with ``ν = ⌊n / (3h)⌋`` cosine terms and Student-t(ν) p-values (Müller 2004;
+Lazarus, Lewis, Stock & Watson 2018, "HAR inference: recommendations for practice").
+Each term ``Λ_j = sqrt(2/n) Σ_t cos(π j (t − ½) / n) (x_t − x̄)`` measures the series at
+frequency πj/n; the variance is their mean square. Why ν = n/(3h): the highest frequency
+used, π/(3h), is where the overlap's spectral density (a Fejér kernel) is still above
+90 % of its peak, so the variance is biased down only a few percent, and t(ν) carries
+the estimator's own noise instead of pretending it is exact. The terms are orthogonal
+to the constant, so no small-sample demeaning bias; the variance is never negative.
+Measured on the same 200 null worlds: 5.2 % of factor and 5.8 % of composite |t| with
+p < 0.05 (1.1 % and 1.2 % with p < 0.01). The price is degrees of freedom: with h = 20
+and 356 dates ν = 5, so judge significance by the p-value, not by |t| > 1.96.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 import pandas as pd
+from scipy import stats as scipy_stats
 
 Correlation = Literal["pearson", "spearman"]
 
@@ -54,23 +70,51 @@ def daily_ic(signal: np.ndarray, forward: np.ndarray, method: Correlation) -> np
     )
 
 
-def newey_west_tstat(series: np.ndarray, lags: int) -> float:
-    """t-stat of the mean of ``series`` (NaNs dropped) with a Newey-West variance.
+#: Cosine terms per 3 horizons of dates: ν = ⌊n / (WINDOWS_PER_TERM · h)⌋ (module docstring).
+WINDOWS_PER_TERM = 3
 
-    ``lags`` is the least number of autocovariances kept (h - 1 for h-day overlapping
-    labels; raised to the rule-of-thumb lag for long series); their weights fall linearly
-    (Bartlett), which keeps the variance non-negative.
+
+def describe_inference(horizon: int) -> str:
+    """One line for metadata: how every t-stat and p-value of the evaluation is made."""
+    return (
+        f"mean daily IC / EWC long-run s.e. with nu = floor(n / {WINDOWS_PER_TERM * horizon}) "
+        f"cosine terms ({WINDOWS_PER_TERM} x the {horizon}-day label overlap); two-sided "
+        "p-values from Student t(nu)"
+    )
+
+
+@dataclass(frozen=True)
+class MeanTest:
+    """A t-test of the mean of a daily series whose values overlap ``horizon`` days."""
+
+    n: int  # finite values used
+    mean: float
+    tstat: float
+    df: int  # ν: cosine terms, the degrees of freedom of the Student t reference
+    pvalue: float  # two-sided
+
+
+def horizon_ttest(series: np.ndarray, horizon: int) -> MeanTest:
+    """t-test of the mean of ``series`` (NaNs dropped) with the EWC long-run variance.
+
+    NaN t and p when there are fewer than ``2 · 3h`` values (ν < 2: too few independent
+    windows to judge) or no variation at the used frequencies.
     """
+    if horizon < 1:
+        raise ValueError(f"horizon_ttest: horizon must be >= 1, got {horizon}")
     x = np.asarray(series, dtype="float64")
     x = x[np.isfinite(x)]
     n = len(x)
-    if n < 2:
-        return float("nan")
-    d = x - x.mean()
-    var = float(d @ d) / n
-    lags = max(lags, int(4 * (n / 100) ** (2 / 9)))
-    for k in range(1, min(lags, n - 1) + 1):
-        var += 2.0 * (1.0 - k / (lags + 1)) * float(d[k:] @ d[:-k]) / n
-    if var <= 0:
-        return float("nan")
-    return float(x.mean() / np.sqrt(var / n))
+    mean = float(x.mean()) if n else float("nan")
+    nu = n // (WINDOWS_PER_TERM * horizon)
+    if nu < 2:
+        return MeanTest(n=n, mean=mean, tstat=float("nan"), df=nu, pvalue=float("nan"))
+    t = (np.arange(n) + 0.5) / n
+    basis = np.cos(np.pi * np.arange(1, nu + 1)[:, None] * t[None, :])  # (ν, n)
+    terms = np.sqrt(2.0 / n) * (basis @ (x - mean))
+    long_run = float(np.mean(terms**2))
+    if not long_run > 0:
+        return MeanTest(n=n, mean=mean, tstat=float("nan"), df=nu, pvalue=float("nan"))
+    tstat = mean / np.sqrt(long_run / n)
+    pvalue = float(2.0 * scipy_stats.t.sf(abs(tstat), nu))
+    return MeanTest(n=n, mean=mean, tstat=float(tstat), df=nu, pvalue=pvalue)

@@ -7,10 +7,11 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats as scipy_stats
 
 from investor_mimic.core import frames
 from investor_mimic.research.evaluation import evaluate, oos_ic
-from investor_mimic.research.stats import daily_ic, newey_west_tstat
+from investor_mimic.research.stats import daily_ic, horizon_ttest
 from investor_mimic_tests.helpers.synthetic import FACTORS
 
 PERFECT, REVERSED, HALF, ROTATING = FACTORS[0], FACTORS[1], FACTORS[2], FACTORS[3]
@@ -119,11 +120,68 @@ def test_daily_ic_pearson_versus_spearman() -> None:
     assert np.isnan(rank[1]) and np.isnan(pearson[1])  # no variance in the label
 
 
-def test_newey_west_tstat_by_hand() -> None:
-    # x = 1..4: mean 2.5, deviations ±1.5, ±0.5; γ0 = 1.25, γ1 = 0.3125, one lag weighted 1/2
-    # var = 1.25 + 2 · 0.5 · 0.3125 = 1.5625; t = 2.5 / sqrt(1.5625 / 4) = 4
-    assert newey_west_tstat(np.array([1.0, 2.0, 3.0, 4.0, np.nan]), lags=1) == pytest.approx(4.0)
-    # overlap correction: a positively autocorrelated series gets a smaller t than naive
-    x = np.repeat(np.random.default_rng(0).normal(0.1, 1.0, 200), 5)
-    naive = x.mean() / (x.std() / math.sqrt(len(x)))
-    assert newey_west_tstat(x, lags=4) < 0.6 * naive
+def test_horizon_ttest_by_hand() -> None:
+    # n = 6h gives ν = 2 cosine terms. x = μ + a cos(π (t - ½) / n) puts all its variation
+    # in term 1: Λ1 = a sqrt(n/2), Λ2 = 0, so the long-run variance is a² n / 4 and
+    # t = μ / sqrt(a² / 4) = 2μ / a, against Student t with 2 degrees of freedom.
+    h, n, mu, a = 5, 30, 0.3, 0.4
+    x = mu + a * np.cos(np.pi * (np.arange(n) + 0.5) / n)
+    test = horizon_ttest(np.append(x, np.nan), horizon=h)
+    assert (test.n, test.df) == (n, 2)
+    assert test.mean == pytest.approx(mu)
+    assert test.tstat == pytest.approx(2 * mu / a)
+    assert test.pvalue == pytest.approx(2 * scipy_stats.t.sf(1.5, 2))
+    # fewer than two cosine terms: no verdict rather than a made-up one
+    short = horizon_ttest(x[: 6 * h - 1], horizon=h)
+    assert short.df == 1 and math.isnan(short.tstat) and math.isnan(short.pvalue)
+    with pytest.raises(ValueError, match="horizon"):
+        horizon_ttest(x, horizon=0)
+
+
+def test_horizon_ttest_holds_its_size_on_overlapping_labels() -> None:
+    # 2000 null series of 360 overlapping 20-day sums of i.i.d. noise, the shape of daily
+    # ICs of 20-day labels: p < 0.05 must come out 5 % of the time (binomial s.e. 0.5 %),
+    # where a Bartlett kernel at h - 1 lags rejects about twice as often.
+    rng = np.random.default_rng(7)
+    h, n, sims = 20, 360, 2000
+    noise = rng.standard_normal((sims, n + h - 1))
+    overlapping = np.lib.stride_tricks.sliding_window_view(noise, h, axis=1).sum(axis=2)
+    p = np.array([horizon_ttest(row, h).pvalue for row in overlapping])
+    assert 0.035 < (p < 0.05).mean() < 0.065
+    assert 0.003 < (p < 0.01).mean() < 0.02
+    # and it has power: a true mean three standard errors (sqrt(h² / n)) from 0 is found
+    # more often than not, though only ν = 6 windows judge it
+    shift = 3 * math.sqrt(h**2 / n)
+    found = [horizon_ttest(row + shift, h).pvalue < 0.05 for row in overlapping[:400]]
+    assert np.mean(found) > 0.5
+
+
+def test_quantile_buckets_have_equal_sizes_under_ties_broken_by_ticker() -> None:
+    panel, targets = _frames()
+    # a factor that is 0 for most names, like insider buying: T0..T6 tie at 0
+    tied = {f"T{k}": (0.0 if k < 7 else float(k)) for k in range(10)}
+    panel[ROTATING] = panel["ticker"].map(tied)
+    # every name's forward return is its own number, so a bucket's return names its members
+    targets["fwd_return"] = np.where(
+        targets["fwd_return"].notna(), targets["ticker"].str[1:].astype(float), np.nan
+    )
+    result = evaluate(panel, targets, horizon=3)
+    # two names per bucket in ticker order among the ties: {T0,T1} {T2,T3} {T4,T5} {T6,T7} {T8,T9}
+    assert result.signals[ROTATING].quantile_returns == pytest.approx((0.5, 2.5, 4.5, 6.5, 8.5))
+    assert result.signals[ROTATING].turnover == 0.0  # ties keep their bucket from day to day
+    # with ties averaged the seven zeros would share one bucket and two buckets stay empty
+    shuffled = panel.sample(frac=1.0, random_state=0)  # row order must not matter
+    again = evaluate(shuffled, targets, horizon=3)
+    assert again.signals[ROTATING].quantile_returns == result.signals[ROTATING].quantile_returns
+
+
+def test_quantile_buckets_split_uneven_counts_by_at_most_one() -> None:
+    from investor_mimic.research.evaluation import _buckets
+
+    signal = np.array([[3.0, np.nan, 1.0, 1.0, 2.0, 5.0, 1.0], [np.nan] * 6 + [1.0]])
+    buckets = _buckets(signal, 3)
+    # six names in three buckets of two: 1.0 ties in column order (cols 2, 3 | 6), then 2, 3, 5
+    assert buckets[0].tolist() == [3, 0, 1, 1, 2, 3, 2]
+    assert buckets[1].tolist() == [0] * 7  # fewer names than buckets: no bucket
+    sizes = np.bincount(_buckets(np.zeros((1, 11)), 5)[0])[1:]
+    assert sizes.tolist() == [3, 2, 2, 2, 2]
