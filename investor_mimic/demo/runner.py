@@ -175,6 +175,9 @@ def _summary(settings: Settings, manifest: Any, tally: Tally, seconds: float) ->
         "oos_ic_tstat": {
             r.signal: round(float(r.rank_ic_tstat), 2) for r in evaluation.itertuples()
         },
+        "oos_ic_pvalue": {
+            r.signal: float(f"{r.rank_ic_pvalue:.2g}") for r in evaluation.itertuples()
+        },
         "planted": {
             k: v.model_dump() if hasattr(v, "model_dump") else v
             for k, v in manifest.planted.items()
@@ -226,7 +229,7 @@ def print_summary(summary: dict[str, Any]) -> None:
                 "factor",
                 f"weight ({summary['weights_refit_date']})",
                 "OOS rank IC",
-                "t (Newey-West)",
+                "t (EWC; p in --json)",
                 "planted strength",
             ],
             tablefmt="simple",

@@ -134,8 +134,7 @@ def test_planted_factor_gets_the_largest_weight_and_significant_oos_ic(method: s
     oos = oos_ic(composite, targets, weights, horizon=H)
     assert oos.first_date == weights["refit_date"].min()
     assert oos.rank_ic_mean > 0.05
-    assert oos.rank_ic_tstat > 3
-    assert oos.rank_ic_pvalue < 0.01
+    assert oos.rank_ic_tstat > 0 and oos.rank_ic_pvalue < 0.001
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -144,7 +143,7 @@ def test_no_planted_signal_gives_no_significant_oos_ic(seed: int) -> None:
     weights = _fit("ic", world, targets, refits)
     oos = oos_ic(composite_scores(world.panel, weights), targets, weights, horizon=H)
     assert oos.n_dates > 150
-    assert abs(oos.rank_ic_tstat) < 3
+    assert oos.rank_ic_pvalue > 0.01  # per seed at 1 %: fails one seed in a hundred
 
 
 def test_gram_ridge_matches_sklearn_ridge_on_all_rows() -> None:

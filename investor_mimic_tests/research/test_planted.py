@@ -11,18 +11,19 @@ conviction carries the planted 13F signal by construction (its IC rises from the
 the planted world as much as flow's does). Treating it as "unplanted" would count the
 signal against itself; the price factors are the honest comparison.
 
-Calibration (IC weights, 20-day horizon; measured on tiny seeds 1-12 and demo seeds 1-2):
+Calibration (IC weights, 20-day horizon; measured on tiny seeds 1-40 and demo seeds 1-2;
+t-stats and p-values from research.stats.horizon_ttest):
 
-* tiny (40 tickers, ~360 out-of-sample days) is too small for a single-seed significance
-  claim: the composite's Newey-West t ranges -0.4..4.5 over planted seeds, and the
+* tiny (40 tickers, ~356 out-of-sample days, ν = 5) is too small for a single-seed
+  significance claim: the composite reaches p < 0.05 in a fifth of planted seeds, and the
   price factors' |IC| is as large as the planted ones' (sector and single-path noise).
   What holds at every seed is the *paired* contrast: a null world with the same seed
   shares every noise draw and differs only by the planted drift, and every planted
   factor (and the composite) has a higher OOS rank IC in the planted world. Those are
   the fast tests.
-* demo (200 tickers, ~900 days) separates cleanly: composite OOS rank IC ~0.04 with
-  t ~4.0 (ridge: ~0.055, t 5.6-6.5); planted factors' ICs 0.013-0.045 against price
-  factors' mean |IC| under 0.01. Those are the slow tests.
+* demo (200 tickers, 860 days, ν = 14) separates cleanly: composite OOS rank IC ~0.04
+  with p 0.001-0.006 (ridge: ~0.055, p ≤ 2e-4); planted factors' ICs 0.013-0.045 against
+  price factors' mean |IC| under 0.01. Those are the slow tests.
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ def test_demo_recovers_the_planted_signal(seed: int, method: FitMethod) -> None:
     _, run = research_run("demo", seed, method=method)
     # the composite: significant positive out-of-sample rank IC
     assert run.oos.rank_ic_mean > 0.02, run.oos
-    assert run.oos.rank_ic_tstat > 3.0, run.oos
+    assert run.oos.rank_ic_tstat > 0 and run.oos.rank_ic_pvalue < 0.01, run.oos
     # every planted factor (and conviction, see the module docstring) beats the price
     # factors' average |IC|, and is positive
     noise = float(np.mean([abs(ic(run, f)) for f in PRICE]))

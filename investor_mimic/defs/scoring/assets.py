@@ -31,6 +31,7 @@ from investor_mimic.research.plots import (
     quantile_returns_png,
     weights_png,
 )
+from investor_mimic.research.stats import describe_inference
 
 GROUP = "scoring"
 
@@ -152,7 +153,8 @@ def composite_score_valid(composite_score: pd.DataFrame) -> dg.AssetCheckResult:
     },
     deps=[dg.AssetKey("prices")],
     description="Out-of-sample evaluation (dates on or after the first refit) of each factor "
-    "and the composite: IC, rank IC, ICIR, Newey-West t-stat, quantile returns, "
+    "and the composite: IC, rank IC, ICIR, t-stat and p-value (EWC long-run variance, "
+    "Student t), quantile returns, "
     "top-minus-bottom spread, turnover and coverage.",
 )
 def factor_evaluation(
@@ -183,6 +185,7 @@ def factor_evaluation(
             markdown_image(quantile_returns_png(result.quantile_table()), "quantile returns")
         ),
         **oos.metadata(),
+        "inference": describe_inference(horizon),
         "dagster/row_count": len(table),
     }
     return dg.Output(table, metadata=meta)
