@@ -121,6 +121,21 @@ class Form4Filing:
         return self.owner.behavior == "opportunistic" and any(t.code == "P" for t in self.trades)
 
 
+def insiders_truth(insiders: list[Insider]) -> pd.DataFrame:
+    """``truth/insiders.parquet``: every insider's behaviour, so tests can tell which
+    trades the pipeline must classify as routine (``routine_month`` matters only for
+    ``behavior == "routine"``)."""
+    return pd.DataFrame(
+        {
+            "owner_cik": [i.cik for i in insiders],
+            "ticker": [i.ticker for i in insiders],
+            "name": [i.name for i in insiders],
+            "behavior": [i.behavior for i in insiders],
+            "routine_month": np.array([i.routine_month for i in insiders], dtype="int64"),
+        }
+    )
+
+
 def trade_price(t: PlannedTrade, close: float) -> float:
     """Price per share as reported: near the close for market trades, 0 for awards and
     derivative exercises, the strike for the stock leg of an exercise."""

@@ -15,10 +15,12 @@ from typing import Literal
 
 import numpy as np
 
-GENERATOR_VERSION = "4"  # 3: exchange sessions from exchange_calendars; 4: value units per filing
+# 3: exchange sessions from exchange_calendars; 4: value units per filing;
+# 5: truth/insiders.parquet and the "long" size
+GENERATOR_VERSION = "5"
 BENCHMARK_TICKER = "MKT"
 
-WorldSize = Literal["tiny", "demo", "large"]
+WorldSize = Literal["tiny", "long", "demo", "large"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,10 @@ class SizeSpec:
 
 SIZES: dict[str, SizeSpec] = {
     "tiny": SizeSpec(40, 2, 1, 1, date(2021, 1, 4), date(2023, 12, 29), 5.0, 4.0, 40, 16),
+    # few names over six years: the routine-insider rule (the same calendar month in each
+    # of the three prior years) can only fire from a world's fourth year, and with
+    # form4_per_ticker_year = 5 every routine insider trades in its month every year
+    "long": SizeSpec(24, 1, 1, 1, date(2018, 1, 2), date(2023, 12, 29), 5.0, 2.0, 24, 10),
     "demo": SizeSpec(200, 3, 1, 4, date(2020, 1, 2), date(2024, 12, 31), 4.0, 3.0, 200, 40),
     "large": SizeSpec(3000, 6, 2, 12, date(2015, 1, 2), date(2024, 12, 31), 1.5, 1.0, 500, 150),
 }

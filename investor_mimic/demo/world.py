@@ -28,7 +28,7 @@ from investor_mimic.demo.edgar_folder import (
     write_submissions,
 )
 from investor_mimic.demo.filers import make_filers, plan_thirteenf
-from investor_mimic.demo.insiders import make_insiders, plan_form4
+from investor_mimic.demo.insiders import insiders_truth, make_insiders, plan_form4
 from investor_mimic.demo.manifest import (
     MANIFEST,
     FilerInfo,
@@ -158,6 +158,7 @@ def generate_world(root: Path, size: WorldSize, seed: int, null: bool = False) -
         pd.DataFrame([row for r in r4 for row in form4_docs.truth_rows(r)]), INSIDER_TRADES
     )
     trades.to_parquet(truth / "insider_trades.parquet", index=False)
+    insiders_truth(insiders).to_parquet(truth / "insiders.parquet", index=False)
     news_truth(mentions).to_parquet(truth / "news_sentiment.parquet", index=False)
     events.to_parquet(truth / "planted_events.parquet", index=False)
 
