@@ -9,7 +9,7 @@ null tiny worlds (20-day labels, ~356 dates), |t| > 1.96 came out for 13.9 % of 
 ICs and 16 % of composite ICs instead of 5 % (``benchmarks/null_calibration.py``).
 
 What replaces it (:func:`horizon_ttest`): the *equal-weighted cosine* (EWC) long-run
-variance with ``ν = ⌊n / (3h)⌋`` cosine terms and Student-t(ν) p-values (Müller 2004;
+variance with ``ν = ⌊n / (3h)⌋`` cosine terms and Student-t(ν) p-values (Müller 2007;
 Lazarus, Lewis, Stock & Watson 2018, "HAR inference: recommendations for practice").
 Each term ``Λ_j = sqrt(2/n) Σ_t cos(π j (t − ½) / n) (x_t − x̄)`` measures the series at
 frequency πj/n; the variance is their mean square. Why ν = n/(3h): the highest frequency
@@ -70,7 +70,7 @@ def daily_ic(signal: np.ndarray, forward: np.ndarray, method: Correlation) -> np
     )
 
 
-#: Cosine terms per 3 horizons of dates: ν = ⌊n / (WINDOWS_PER_TERM · h)⌋ (module docstring).
+#: Label windows (of h dates) per cosine term: ν = ⌊n / (WINDOWS_PER_TERM · h)⌋ (module docstring).
 WINDOWS_PER_TERM = 3
 
 
@@ -95,7 +95,10 @@ class MeanTest:
 
 
 def horizon_ttest(series: np.ndarray, horizon: int) -> MeanTest:
-    """t-test of the mean of ``series`` (NaNs dropped) with the EWC long-run variance.
+    """t-test of the mean of ``series`` with the EWC long-run variance (module docstring).
+
+    NaNs are dropped (the last h + 1 dates of an evaluation have no label yet; gaps inside
+    are rare and only shorten the series).
 
     NaN t and p when there are fewer than ``2 · 3h`` values (ν < 2: too few independent
     windows to judge) or no variation at the used frequencies.

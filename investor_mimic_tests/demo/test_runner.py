@@ -87,6 +87,13 @@ def test_demo_materializes_the_tiny_world_with_every_check_passing(
     runs = instance.get_runs()
     assert runs and all(r.is_success for r in runs)
     assert instance.get_latest_materialization_event(dg.AssetKey("composite_score")) is not None
+    # the evaluation says how its p-values were made, and the summary carries them
+    evaluation = instance.get_latest_materialization_event(dg.AssetKey("factor_evaluation"))
+    assert evaluation is not None and evaluation.asset_materialization is not None
+    meta = evaluation.asset_materialization.metadata
+    assert "EWC" in str(meta["inference"].value)
+    assert 0.0 <= float(meta["oos/rank_ic_pvalue"].value) <= 1.0
+    assert set(summary["oos_ic_pvalue"]) == set(summary["oos_ic"])
 
 
 def test_definitions_validate(tmp_path: Path) -> None:
