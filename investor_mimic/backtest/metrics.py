@@ -208,9 +208,13 @@ class Metrics:
     benchmark_sharpe: float
     benchmark_max_drawdown: float
 
-    def as_dict(self) -> dict[str, float | int | str]:
-        """Plain JSON-able values (``metrics.json``, Dagster metadata); NaN stays NaN."""
-        return asdict(self)
+    def as_dict(self) -> dict[str, float | int | str | None]:
+        """Plain values for ``metrics.json`` and Dagster metadata; an undefined metric (NaN)
+        becomes None, so the JSON is strict (``null``, not the non-standard ``NaN``)."""
+        return {
+            k: None if isinstance(v, float) and math.isnan(v) else v
+            for k, v in asdict(self).items()
+        }
 
 
 def compute_metrics(

@@ -7,6 +7,7 @@ disagreement beyond rounding means one of us has a formula wrong.
 
 from __future__ import annotations
 
+import json
 import math
 
 import empyrical
@@ -115,10 +116,12 @@ def test_exposure_and_turnover_are_means_over_the_return_dates() -> None:
         m.daily_turnover(-traded, equity)
 
 
-def test_as_dict_is_flat_and_complete() -> None:
+def test_as_dict_is_flat_complete_and_strict_json() -> None:
     values = m.compute_metrics(_returns()).as_dict()
     assert {"cagr", "sharpe", "sortino", "calmar", "alpha", "beta", "hit_rate"} <= set(values)
-    assert all(isinstance(v, int | float | str) for v in values.values())
+    assert all(isinstance(v, int | float | str) for v in values.values() if v is not None)
+    assert values["exposure"] is None and values["turnover"] is None  # not given: undefined
+    assert json.loads(json.dumps(values, allow_nan=False)) == values
 
 
 @pytest.mark.parametrize(
