@@ -10,8 +10,9 @@ year (one single-run backfill) and the 13F partitions of the quarters ending in 
 window. The **year** is: universe, the 13F (quarter x filer) partitions of the quarters
 ending in the year, the daily sources as one single-run backfill over the year, the SQL
 models, factor_panel as one single run over the year, factor_weights, composite_score
-as one single run over the year, and factor_evaluation — the jobs and run tags of
-``investor-mimic demo``.
+as one single run over the year, and factor_evaluation — the jobs and ranges of
+``investor-mimic demo``, run through the same stage runner
+(:class:`investor_mimic.defs.stages.StageRunner`), tagged ``source: benchmark``.
 
 Dagster bookkeeping is separated from compute by running the **same asset and check
 bodies again outside Dagster** (direct invocation with ``build_asset_context`` and the
@@ -29,6 +30,7 @@ Run: ``python benchmarks/backfill_demo_year.py [--size demo] [--seed 7]`` (``mak
 from __future__ import annotations
 
 import argparse
+import inspect
 import os
 import shutil
 import sys
@@ -133,36 +135,32 @@ def make_plan(manifest: Any) -> Plan:
 class Bench:
     """Runs stages through Dagster, then the same bodies directly, and tallies both."""
 
-    def __init__(self, run_dir: Path) -> None:
-        import dagster as dg
-
-        from investor_mimic.definitions import build_definitions
-        from investor_mimic.defs.instance import prepare_home
+    def __init__(self, run_dir: Path, tags: dict[str, str]) -> None:
+        from investor_mimic.definitions import defs
+        from investor_mimic.defs.instance import open_instance
         from investor_mimic.defs.resources import build_resources
+        from investor_mimic.defs.stages import StageRunner
 
-        prepare_home(run_dir / "dagster_home", postgres=False)
-        self.instance = dg.DagsterInstance.get()
-        self.defs = build_definitions()
+        self.instance = open_instance(run_dir / "dagster_home", postgres=False)
+        self.runner = StageRunner(self.instance, tags={"source": "benchmark", **tags})
+        self.defs = defs  # the object the runner's code location loaded
         self.resources = build_resources()
         self.assets_dir = Path(self.resources["io_manager"].base_path)
         self.results: list[StageResult] = []
 
     # -- Dagster ---------------------------------------------------------------------
-    def run(self, stage: StageResult, job: str, **kwargs: Any) -> None:
-        from investor_mimic.demo.runner import QUIET
-
+    def run(
+        self, stage: StageResult, job: str, partition_range: tuple[str, str] | None = None
+    ) -> None:
         with stopwatch() as sw:
-            result = self.defs.resolve_job_def(job).execute_in_process(
-                instance=self.instance, raise_on_error=False, run_config=QUIET, **kwargs
-            )
+            result = self.runner.run(job, partition_range=partition_range)
         if not result.success:
-            failure = next((e.message for e in result.all_events if e.is_failure), "failed")
-            raise SystemExit(f"stage {stage.name}: job {job} failed: {failure}")
+            raise SystemExit(f"stage {stage.name}: job {job} failed: {result.failure}")
         stats = self.instance.get_run_stats(result.run_id)
         stage.wall += sw.seconds
         stage.cpu += sw.cpu
         stage.runs += 1
-        log(f"  {job} {kwargs.get('partition_key') or ''}: {sw.seconds:.2f} s")
+        log(f"  {job} {'..'.join(partition_range or ())}: {sw.seconds:.2f} s")
         stage.events += len(self.instance.all_logs(result.run_id))
         stage.steps += stats.steps_succeeded
         stage.materializations += stats.materializations
@@ -214,18 +212,25 @@ class Bench:
             if needed:  # SQL tests: they read the warehouse, not the value
                 context = dg.build_asset_check_context(resources=needed, instance=self.instance)
                 list(cast(Iterable[Any], checks_def(context)))
+            elif _takes_context(checks_def):
+                # a frame check: the rule over the value (per-partition records are bookkeeping)
+                context = dg.build_asset_check_context(instance=self.instance)
+                list(cast(Iterable[Any], checks_def(context, value)))
             else:  # a rule over the asset's value
                 checks_def(value)
 
 
+def _takes_context(checks_def: Any) -> bool:
+    fn = checks_def.node_def.compute_fn.decorated_fn
+    return "context" in inspect.signature(fn).parameters
+
+
 def run_stages(bench: Bench, plan: Plan) -> None:
-    import dagster as dg
 
     from investor_mimic import sql as sm
     from investor_mimic.core.calendar import trading_days
-    from investor_mimic.defs.partitions import FILERS
+    from investor_mimic.defs.partitions import FILERS, multi_partition_key
     from investor_mimic.defs.sql.assets import PROJECT_DIR
-    from investor_mimic.demo.runner import RANGE_END, RANGE_START
 
     def stage(name: str, in_year: bool) -> StageResult:
         result = StageResult(name, in_year)
@@ -238,9 +243,6 @@ def run_stages(bench: Bench, plan: Plan) -> None:
             f"{d:%Y-%m-%d}"
             for d in trading_days(date.fromisoformat(first), date.fromisoformat(last))
         ]
-
-    def range_tags(first: str, last: str) -> dict[str, str]:
-        return {RANGE_START: first, RANGE_END: last}
 
     inst = bench.instance
     inst.add_dynamic_partitions(FILERS, plan.filers)
@@ -256,10 +258,10 @@ def run_stages(bench: Bench, plan: Plan) -> None:
     ):
         s = stage(name, in_year)  # one single-run backfill over quarters x filers
         corners = (
-            str(dg.MultiPartitionKey({"quarter": quarters[0], "filer": plan.filers[0]})),
-            str(dg.MultiPartitionKey({"quarter": quarters[-1], "filer": plan.filers[-1]})),
+            multi_partition_key(quarter=quarters[0], filer=plan.filers[0]),
+            multi_partition_key(quarter=quarters[-1], filer=plan.filers[-1]),
         )
-        bench.run(s, "thirteenf_job", tags=range_tags(*corners))
+        bench.run(s, "thirteenf_job", corners)
         bench.invoke(s, "thirteenf_holdings", corners, universe=universe)
 
     for name, (first, last), in_year in (
@@ -267,7 +269,7 @@ def run_stages(bench: Bench, plan: Plan) -> None:
         ("daily sources (year)", plan.days, True),
     ):
         s = stage(name, in_year)
-        bench.run(s, "daily_sources_job", tags=range_tags(first, last))
+        bench.run(s, "daily_sources_job", (first, last))
         for asset in ("insider_trades", "prices", "news_sentiment"):
             bench.invoke(s, asset, (first, last), universe=universe)
 
@@ -279,7 +281,7 @@ def run_stages(bench: Bench, plan: Plan) -> None:
     first, last = plan.days
     year_keys = keys(first, last)
     s = stage("factor_panel (single run)", True)
-    bench.run(s, "factor_panel_job", tags=range_tags(first, last))
+    bench.run(s, "factor_panel_job", (first, last))
     bench.invoke(s, "factor_panel", (first, last))
 
     s = stage("factor_weights", True)
@@ -288,7 +290,7 @@ def run_stages(bench: Bench, plan: Plan) -> None:
     weights = bench.invoke(s, "factor_weights", factor_panel=panel)
 
     s = stage("composite_score (single run)", True)
-    bench.run(s, "composite_job", tags=range_tags(first, last))
+    bench.run(s, "composite_job", (first, last))
     panel = bench.read(s, "factor_panel", year_keys)
     weights = bench.read(s, "factor_weights")
     bench.invoke(s, "composite_score", (first, last), factor_panel=panel, factor_weights=weights)
@@ -378,8 +380,8 @@ def main() -> int:
     with stopwatch() as sw:
         manifest = ensure_world(settings.world_dir, settings.world_size, settings.world_seed)
     plan = make_plan(manifest)
-    bench = Bench(run_dir)
-    with stopwatch() as total:
+    bench = Bench(run_dir, {"world_size": manifest.size, "world_seed": str(manifest.seed)})
+    with stopwatch() as total, bench.runner:
         run_stages(bench, plan)
     header = [
         (

@@ -8,6 +8,7 @@ import dagster as dg
 # ``dagster definitions validate -m``) refuses a module holding more than one at top level.
 from investor_mimic.defs.approval import sensors as approval
 from investor_mimic.defs.factors import assets as factors
+from investor_mimic.defs.metadata import with_ui_metadata
 from investor_mimic.defs.ops import alerts
 from investor_mimic.defs.resources import build_resources
 from investor_mimic.defs.scoring import assets as scoring
@@ -16,18 +17,48 @@ from investor_mimic.defs.sql.assets import sql_model_defs
 
 
 def build_definitions() -> dg.Definitions:
-    return dg.Definitions.merge(
-        sources.source_defs,
-        sql_model_defs(),
-        factors.factor_defs,
-        scoring.scoring_defs,
-        approval.approval_defs,
-        alerts.alert_defs,
-        dg.Definitions(
-            resources=build_resources(),
-            executor=dg.in_process_executor,
-        ),
+    return with_ui_metadata(
+        dg.Definitions.merge(
+            sources.source_defs,
+            sql_model_defs(),
+            factors.factor_defs,
+            scoring.scoring_defs,
+            approval.approval_defs,
+            alerts.alert_defs,
+            dg.Definitions(
+                resources=build_resources(),
+                executor=dg.in_process_executor,
+            ),
+        )
     )
 
 
 defs = build_definitions()
+
+
+def automation_table(definitions: dg.Definitions = defs) -> str:
+    """The README's table of every schedule and sensor the UI shows (a test compares)."""
+
+    def default(status: object) -> str:
+        return "on" if getattr(status, "value", status) == "RUNNING" else "off"
+
+    rows = [
+        "| name | kind | starts | when | runs | what it does |",
+        "|---|---|---|---|---|---|",
+    ]
+    for schedule in sorted(definitions.schedules or [], key=lambda s: s.name):
+        assert isinstance(schedule, dg.ScheduleDefinition)
+        when = f"`{schedule.cron_schedule}` ({schedule.execution_timezone or 'UTC'})"
+        rows.append(
+            f"| `{schedule.name}` | schedule | {default(schedule.default_status)} | {when} "
+            f"| `{schedule.job_name}` | {schedule.description} |"
+        )
+    for sensor in sorted(definitions.sensors or [], key=lambda s: s.name):
+        assert isinstance(sensor, dg.SensorDefinition)
+        jobs = ", ".join(f"`{t.job_name}`" for t in sensor.targets) or "–"
+        rows.append(
+            f"| `{sensor.name}` | sensor | {default(sensor.default_status)} "
+            f"| at most every {sensor.minimum_interval_seconds} s | {jobs} "
+            f"| {sensor.description} |"
+        )
+    return "\n".join(rows)

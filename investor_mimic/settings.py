@@ -36,8 +36,8 @@ class Settings(BaseSettings):
     world_null: bool = Field(False, description="Plant no signal in the demo world.")
     history_start: date = Field(
         date(2019, 1, 2),
-        description="First trading-day partition (covers the tiny and demo worlds; set "
-        "2014-01-02 to run the large world through Dagster).",
+        description="First trading-day partition with real sources (on the demo world the "
+        "partitions span the world itself).",
     )
 
     # sources: "demo" reads the generated world; the others call the real service
@@ -223,6 +223,14 @@ class Settings(BaseSettings):
     sector_neutral: bool = Field(False, description="Demean factors within sector.")
     stale_after_days: int = Field(5, description="Trading days after which a source is stale.")
 
+    # Dagster UI
+    code_url: str | None = Field(
+        None,
+        description="Web URL of this repository on GitHub or GitLab: the UI's code references "
+        "become links to it (default: local file paths).",
+    )
+    code_branch: str = Field("main", description="Branch the UI's code links point at.")
+
     @property
     def resolved_warehouse_url(self) -> str:
         if self.warehouse_url:
@@ -241,10 +249,37 @@ class Settings(BaseSettings):
         return self.data_dir / "worlds" / f"{self.world_size}-{self.world_seed}{suffix}"
 
 
+#: The demo world that ``investor-mimic demo`` last built in a data dir (IM_WORLD_* lines).
+DEMO_WORLD_FILE = "demo_world.env"
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """Settings of this process; tests build their own ``Settings(...)`` instead."""
-    return Settings()
+    """Settings of this process; tests build their own ``Settings(...)`` instead.
+
+    Precedence: environment, then ``<data_dir>/demo_world.env`` (see
+    :func:`remember_demo_world`), then ``.env``, then defaults. Why the middle file: the
+    UI started after ``investor-mimic demo --size tiny`` must load the same definitions
+    the demo's runs were made from (the partitions span the world), or it would show
+    partitions no one can fill and warn that every run came from another version.
+    """
+    settings = Settings()
+    remembered = settings.data_dir / DEMO_WORLD_FILE
+    if remembered.is_file():
+        return Settings(_env_file=(".env", remembered))
+    return settings
+
+
+def remember_demo_world(settings: Settings) -> Path:
+    """Record the demo world of ``settings`` in its data dir for later processes there."""
+    path = settings.data_dir / DEMO_WORLD_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        f"IM_WORLD_SIZE={settings.world_size}\n"
+        f"IM_WORLD_SEED={settings.world_seed}\n"
+        f"IM_WORLD_NULL={str(settings.world_null).lower()}\n"
+    )
+    return path
 
 
 def _shown(value: object) -> str:

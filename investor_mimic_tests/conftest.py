@@ -1,4 +1,5 @@
-"""Shared fixtures: the real SEC filings in ../shared, a tiny demo world, PostgreSQL, Redis.
+"""Shared fixtures: the real SEC filings in ../shared, a tiny demo world and one demo run
+on it, PostgreSQL, Redis.
 
 PostgreSQL and Redis tests skip on a laptop without a server, but fail under CI=true: CI
 must exercise the real services, never silently skip them.
@@ -14,6 +15,7 @@ from typing import NoReturn
 
 import pytest
 
+from investor_mimic_tests.helpers.demo_run import DemoRun
 from investor_mimic_tests.helpers.paths import SHARED
 
 PG_ADMIN_URL = os.environ.get(
@@ -44,6 +46,15 @@ def tiny_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("world") / "tiny-3"
     generate_world(root, size="tiny", seed=3)
     return root
+
+
+@pytest.fixture(scope="session")
+def tiny_demo(tmp_path_factory: pytest.TempPathFactory, tiny_world: Path) -> DemoRun:
+    """``investor-mimic demo --size tiny --seed 3 --json``, run once per session in a
+    subprocess on a fresh data dir (see :mod:`investor_mimic_tests.helpers.demo_run`)."""
+    from investor_mimic_tests.helpers.demo_run import run_tiny_demo
+
+    return run_tiny_demo(tmp_path_factory.mktemp("demo"), tiny_world)
 
 
 @pytest.fixture()

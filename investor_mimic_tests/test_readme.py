@@ -37,3 +37,15 @@ def test_readme_demo_table_lists_the_registered_factors_in_order() -> None:
     table = section[section.index("| factor | planted |") :].split("\n\n")[0].splitlines()
     rows = [line.split("|")[1].strip() for line in table[2:]]
     assert rows == [*REGISTRY.names, "**composite**"]
+
+
+def test_readme_names_every_schedule_and_sensor_of_the_definitions() -> None:
+    from investor_mimic.definitions import automation_table, defs
+
+    block = _block((REPO / "README.md").read_text(), "automation-table")
+    assert block == automation_table(), (
+        "README schedules/sensors table is stale: regenerate it with "
+        "investor_mimic.definitions.automation_table()"
+    )
+    names = [s.name for s in defs.schedules or []] + [s.name for s in defs.sensors or []]
+    assert names and all(f"| `{name}` |" in block for name in names)

@@ -1,14 +1,141 @@
-"""One way to turn a :mod:`investor_mimic.core.quality` rule into a blocking asset check."""
+"""Asset checks over an asset's value that record a result for every partition checked.
 
-from __future__ import annotations
+Why not a plain ``@dg.asset_check``: in a single-run backfill Dagster plans a check for
+every partition of the range, but an ``AssetCheckResult`` only names a partition when the
+run has exactly one. The range's result then lands on no partition, every planned
+partition ends as "Skipped" in the UI, and the Partitions tab shows a checked range as
+never checked. :func:`frame_check` evaluates the rule once over the run's value, as
+before, and records that verdict on each partition the run covered, each against that
+partition's own materialization. When the range fails, the rule runs again on each
+partition's rows, so the UI shows which partitions failed; a failure no single
+partition shows by itself (a cross-partition rule such as staleness) fails them all.
+"""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import dagster as dg
 import pandas as pd
 
 from investor_mimic.core.quality import Report
+from investor_mimic.defs.io_manager import partition_labels
+
+CheckFn = Callable[[pd.DataFrame], dg.AssetCheckResult]
+
+
+def frame_check(
+    asset: dg.AssetsDefinition,
+    *,
+    description: str,
+    name: str | None = None,
+    blocking: bool = True,
+) -> Callable[[CheckFn], dg.AssetChecksDefinition]:
+    """``@dg.asset_check`` for ``fn(frame) -> AssetCheckResult`` over ``asset``'s value,
+    partitioned like the asset, with one recorded result per partition of the run.
+
+    Blocking by default: a failure stops downstream assets in the same run, so bad
+    data cannot flow on towards factors and trade proposals.
+    """
+
+    def decorate(fn: CheckFn) -> dg.AssetChecksDefinition:
+        check_name = name or fn.__name__
+
+        @dg.asset_check(  # type: ignore[arg-type]  # a generator of results is fine at runtime
+            asset=asset,
+            name=check_name,
+            description=description,
+            blocking=blocking,
+            partitions_def=asset.partitions_def,
+        )
+        def _check(
+            context: dg.AssetCheckExecutionContext, value: pd.DataFrame
+        ) -> Iterator[dg.AssetCheckResult | dg.Output[None] | dg.AssetCheckEvaluation]:
+            result = fn(value)
+            if not context.has_partition_key_range:
+                yield result
+                return
+            # What an AssetCheckResult adds for us: the check's (valueless) output.
+            [output] = context.op_def.output_defs
+            yield dg.Output(None, output_name=output.name)
+            key = dg.AssetCheckKey(asset.key, check_name)
+            yield from per_partition(context, key, asset, blocking, result, fn, value)
+
+        return _check
+
+    return decorate
+
+
+def per_partition(
+    context: dg.AssetCheckExecutionContext,
+    key: dg.AssetCheckKey,
+    asset: dg.AssetsDefinition,
+    blocking: bool,
+    result: dg.AssetCheckResult,
+    fn: CheckFn,
+    value: pd.DataFrame,
+) -> Iterator[dg.AssetCheckEvaluation]:
+    """One evaluation per partition of the run (see the module docstring)."""
+    partitions = list(context.partition_keys)
+    verdicts = dict.fromkeys(partitions, result)
+    if not result.passed and len(partitions) > 1:
+        own = _by_partition(fn, value, asset, partitions)
+        if any(not r.passed for r in own.values()):
+            verdicts = own
+    targets = _target_materializations(context.instance, asset.key, partitions)
+    for partition in partitions:
+        verdict = verdicts[partition]
+        yield dg.AssetCheckEvaluation(
+            asset_key=key.asset_key,
+            check_name=key.name,
+            passed=verdict.passed,
+            metadata={**verdict.metadata, "partitions_in_run": len(partitions)},
+            target_materialization_data=targets.get(partition),
+            severity=verdict.severity,
+            description=verdict.description,
+            blocking=blocking,
+            partition=partition,
+        )
+
+
+def _by_partition(
+    fn: CheckFn, value: pd.DataFrame, asset: dg.AssetsDefinition, partitions: Sequence[str]
+) -> dict[str, dg.AssetCheckResult]:
+    """``fn`` over each partition's rows, split as the IO manager splits a range."""
+    expr = asset.metadata_by_key[asset.key].get("partition_expr")
+    expr = getattr(expr, "value", expr)
+    if not expr:
+        raise ValueError(f"{asset.key.to_user_string()}: partition checks need 'partition_expr'")
+    labels = partition_labels(value, expr).to_numpy()
+    groups = {str(k): part for k, part in value.groupby(labels, sort=False)}
+    empty = value.iloc[0:0]
+    return {p: fn(groups.get(p, empty).reset_index(drop=True)) for p in partitions}
+
+
+def _target_materializations(
+    instance: dg.DagsterInstance, asset_key: dg.AssetKey, partitions: Sequence[str]
+) -> dict[str, Any]:
+    """Each partition's latest materialization: the UI shows a check result as current
+    only while it targets that partition's latest materialization."""
+    from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+        AssetCheckEvaluationTargetMaterializationData,
+    )
+
+    ids = instance.get_latest_storage_id_by_partition(
+        asset_key, dg.DagsterEventType.ASSET_MATERIALIZATION, set(partitions)
+    )
+    if not ids:
+        return {}
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=asset_key, storage_ids=list(ids.values())),
+        limit=len(ids),
+    ).records
+    return {
+        r.partition_key: AssetCheckEvaluationTargetMaterializationData(
+            storage_id=r.storage_id, run_id=r.run_id, timestamp=r.timestamp
+        )
+        for r in records
+        if r.partition_key is not None
+    }
 
 
 def quality_check(
@@ -19,20 +146,9 @@ def quality_check(
     *,
     blocking: bool = True,
 ) -> dg.AssetChecksDefinition:
-    """A check that loads the asset's partitions of the run and applies ``rule``.
+    """A :mod:`investor_mimic.core.quality` rule as a (blocking) :func:`frame_check`."""
 
-    Blocking by default: a failure stops downstream assets in the same run, so bad
-    data cannot flow on towards factors and trade proposals.
-    """
-
-    @dg.asset_check(
-        asset=asset,
-        name=name,
-        description=description,
-        blocking=blocking,
-        partitions_def=asset.partitions_def,
-    )
-    def _check(frame: pd.DataFrame) -> dg.AssetCheckResult:
+    def _rule(frame: pd.DataFrame) -> dg.AssetCheckResult:
         report = rule(frame)
         metadata: dict[str, Any] = {k: v for k, v in report.metadata.items() if v is not None}
         if report.problems:
@@ -46,4 +162,4 @@ def quality_check(
             metadata=metadata,
         )
 
-    return _check
+    return frame_check(asset, name=name, description=description, blocking=blocking)(_rule)

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
+
+if TYPE_CHECKING:
+    import dagster as dg
 
 REPO_YAML = Path(__file__).resolve().parents[2] / "dagster.yaml"
 PG_URL_ENV = "IM_DAGSTER_PG_URL"
@@ -35,3 +38,11 @@ def prepare_home(home: Path, postgres: bool | None = None) -> Path:
     home.mkdir(parents=True, exist_ok=True)
     (home / "dagster.yaml").write_text(yaml.safe_dump(instance_config(postgres), sort_keys=True))
     return home
+
+
+def open_instance(home: Path, postgres: bool | None = None) -> dg.DagsterInstance:
+    """Prepare ``home``, make it this process's DAGSTER_HOME, and open its instance."""
+    import dagster as dg
+
+    os.environ["DAGSTER_HOME"] = str(prepare_home(home, postgres))
+    return dg.DagsterInstance.get()

@@ -1,8 +1,12 @@
 """``investor-mimic demo``: generate (or reuse) the demo world and materialize the graph.
 
-The stages run in-process against a persistent Dagster instance under DAGSTER_HOME
-(default ``.data/dagster_home``), so ``make ui`` afterwards shows every run, partition,
-check and metadata plot. Long daily ranges run as single-run backfills.
+The stages run in this process through :class:`investor_mimic.defs.stages.StageRunner`
+against a persistent Dagster instance under DAGSTER_HOME (default
+``.data/dagster_home``), as runs of the code location ``make ui`` loads, tagged
+``source: demo`` with the world's size and seed: ``make ui`` afterwards shows every run
+on the Overview timeline, every partition, check and metadata plot, and re-executes
+any of them. Long daily ranges run as single-run backfills. This module imports no
+Dagster; the runner does.
 """
 
 from __future__ import annotations
@@ -17,17 +21,16 @@ from typing import Any
 
 from investor_mimic.settings import Settings
 
-RANGE_START = "dagster/asset_partition_range_start"
-RANGE_END = "dagster/asset_partition_range_end"
 #: Trading days of history before the first factor date (12-1 momentum needs 252).
 WARMUP_DAYS = 260
-#: Dagster's console logger prints every event at DEBUG; the demo prints its own progress.
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 @dataclass
 class Tally:
-    """What the runs did: partitions and rows per asset, check outcomes, timings."""
+    """What the runs did: partitions and rows per asset, check outcomes, timings.
+
+    Check outcomes count evaluations: one per check and partition of the run.
+    """
 
     partitions: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     rows: dict[str, int] = field(default_factory=lambda: defaultdict(int))
@@ -35,23 +38,19 @@ class Tally:
     failed: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
 
-    def add(self, result: Any) -> None:
-        seen_runs: set[str] = set()
-        for event in result.get_asset_materialization_events():
-            mat = event.step_materialization_data.materialization
-            name = mat.asset_key.to_user_string()
-            self.partitions[name] += 1
-            if name not in seen_runs:  # a range run repeats the whole range's metadata per key
-                seen_runs.add(name)
-                rows = mat.metadata.get("dagster/row_count")
-                self.rows[name] += int(rows.value) if rows is not None else 0
-        for evaluation in result.get_asset_check_evaluations():
-            if evaluation.passed:
+    def add(self, stage: Any) -> None:
+        """Count a :class:`~investor_mimic.defs.stages.StageRun`."""
+        seen: set[str] = set()
+        for mat in stage.materializations:
+            self.partitions[mat.asset] += 1
+            if mat.asset not in seen:  # a range run repeats the whole range's metadata per key
+                seen.add(mat.asset)
+                self.rows[mat.asset] += mat.rows or 0
+        for checked in stage.checks:
+            if checked.passed:
                 self.passed += 1
             else:
-                self.failed.append(
-                    f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
-                )
+                self.failed.append(f"{checked.asset}:{checked.check}")
 
 
 def _apply_overrides(size: str | None, seed: int | None, null: bool) -> None:
@@ -71,12 +70,10 @@ def _log(msg: str, quiet: bool) -> None:
 
 def run_pipeline(settings: Settings, *, quiet: bool = False) -> dict[str, Any]:
     """Materialize every stage for the configured demo world; return the summary."""
-    import dagster as dg
-
     from investor_mimic.core.calendar import quarter_ends, trading_days
-    from investor_mimic.definitions import build_definitions
-    from investor_mimic.defs.instance import prepare_home
-    from investor_mimic.defs.partitions import FILERS
+    from investor_mimic.defs.instance import open_instance
+    from investor_mimic.defs.partitions import FILERS, multi_partition_key
+    from investor_mimic.defs.stages import StageRunner
     from investor_mimic.demo import ensure_world
 
     t0 = time.perf_counter()
@@ -84,24 +81,23 @@ def run_pipeline(settings: Settings, *, quiet: bool = False) -> dict[str, Any]:
         settings.world_dir, settings.world_size, settings.world_seed, settings.world_null
     )
     _log(f"world {settings.world_dir} ready ({time.perf_counter() - t0:.1f}s)", quiet)
-    home = prepare_home(settings.data_dir.resolve() / "dagster_home")
-    os.environ["DAGSTER_HOME"] = str(home)
-    instance = dg.DagsterInstance.get()
-    defs = build_definitions()
+    instance = open_instance(settings.data_dir.resolve() / "dagster_home")
+    tags = {
+        "source": "demo",
+        "world_size": manifest.size,
+        "world_seed": str(manifest.seed),
+        "world_null": str(manifest.null).lower(),
+    }
+    runner = StageRunner(instance, tags=tags)
     tally = Tally()
 
-    def run(job: str, stage: str, **kwargs: Any) -> None:
-        start = time.perf_counter()
-        result = defs.resolve_job_def(job).execute_in_process(
-            instance=instance, raise_on_error=False, run_config=QUIET, **kwargs
-        )
+    def run(job: str, stage: str, partition_range: tuple[str, str] | None = None) -> None:
+        result = runner.run(job, partition_range=partition_range)
         tally.add(result)
-        took = time.perf_counter() - start
-        tally.seconds[stage] = tally.seconds.get(stage, 0.0) + took
-        _log(f"  {stage}: {took:.1f}s", quiet)
+        tally.seconds[stage] = tally.seconds.get(stage, 0.0) + result.seconds
+        _log(f"  {stage}: {result.seconds:.1f}s", quiet)
         if not result.success:
-            failure = next((e.message for e in result.all_events if e.is_failure), "failed")
-            raise RuntimeError(f"stage {stage} failed: {failure}")
+            raise RuntimeError(f"stage {stage} failed: {result.failure}")
 
     days = trading_days(manifest.start, manifest.end)
     first, last = days[0].strftime("%Y-%m-%d"), days[-1].strftime("%Y-%m-%d")
@@ -111,43 +107,41 @@ def run_pipeline(settings: Settings, *, quiet: bool = False) -> dict[str, Any]:
         FILERS, [f for f in filers if not instance.has_dynamic_partition(FILERS, f)]
     )
 
-    _log("universe", quiet)
-    run("universe_job", "universe")
-    quarters = [q.isoformat() for q in quarter_ends(manifest.start, manifest.end)]
-    tracked = instance.get_dynamic_partitions(FILERS)  # the range spans this order
-    _log(f"13F holdings: {len(quarters)} quarters x {len(filers)} filers (single run)", quiet)
-    run(
-        "thirteenf_job",
-        "thirteenf_holdings",
-        tags={
-            RANGE_START: str(dg.MultiPartitionKey({"quarter": quarters[0], "filer": tracked[0]})),
-            RANGE_END: str(dg.MultiPartitionKey({"quarter": quarters[-1], "filer": tracked[-1]})),
-        },
-    )
-    _log(f"daily sources {first}..{last} (single run)", quiet)
-    run("daily_sources_job", "daily_sources", tags={RANGE_START: first, RANGE_END: last})
-    _log("SQL models", quiet)
-    run("sql_models_job", "sql_models")
-    _log(f"factor panel {panel_first}..{last} (single run)", quiet)
-    run("factor_panel_job", "factor_panel", tags={RANGE_START: panel_first, RANGE_END: last})
-    _log("walk-forward weights", quiet)
-    run("refit_job", "factor_weights")
-    _log("composite score", quiet)
-    run("composite_job", "composite_score", tags={RANGE_START: panel_first, RANGE_END: last})
-    _log("evaluation", quiet)
-    run("evaluation_job", "factor_evaluation")
+    with runner:
+        _log("universe", quiet)
+        run("universe_job", "universe")
+        quarters = [q.isoformat() for q in quarter_ends(manifest.start, manifest.end)]
+        tracked = instance.get_dynamic_partitions(FILERS)  # the range spans this order
+        _log(f"13F holdings: {len(quarters)} quarters x {len(filers)} filers (single run)", quiet)
+        run(
+            "thirteenf_job",
+            "thirteenf_holdings",
+            (
+                multi_partition_key(quarter=quarters[0], filer=tracked[0]),
+                multi_partition_key(quarter=quarters[-1], filer=tracked[-1]),
+            ),
+        )
+        _log(f"daily sources {first}..{last} (single run)", quiet)
+        run("daily_sources_job", "daily_sources", (first, last))
+        _log("SQL models", quiet)
+        run("sql_models_job", "sql_models")
+        _log(f"factor panel {panel_first}..{last} (single run)", quiet)
+        run("factor_panel_job", "factor_panel", (panel_first, last))
+        _log("walk-forward weights", quiet)
+        run("refit_job", "factor_weights")
+        _log("composite score", quiet)
+        run("composite_job", "composite_score", (panel_first, last))
+        _log("evaluation", quiet)
+        run("evaluation_job", "factor_evaluation")
 
     return _summary(settings, manifest, tally, time.perf_counter() - t0)
 
 
 def _summary(settings: Settings, manifest: Any, tally: Tally, seconds: float) -> dict[str, Any]:
-    import dagster as dg
+    from investor_mimic.defs.stages import stored_value
 
-    from investor_mimic.defs.resources import asset_io_manager
-
-    io = asset_io_manager(settings)
-    weights = io.read_asset(dg.AssetKey("factor_weights"))
-    evaluation = io.read_asset(dg.AssetKey("factor_evaluation"))
+    weights: Any = stored_value("factor_weights", settings)
+    evaluation: Any = stored_value("factor_evaluation", settings)
     latest = weights[weights["refit_date"] == weights["refit_date"].max()]
     return {
         "world": {
@@ -247,8 +241,11 @@ def run_demo(size: str | None, seed: int | None, null: bool, as_json: bool) -> i
 
     warnings.filterwarnings("ignore", module="dagster")
     _apply_overrides(size, seed, null)
-    from investor_mimic.settings import get_settings
+    from investor_mimic.settings import Settings, get_settings, remember_demo_world
 
+    # The world chosen here (flags, environment, .env, defaults) becomes the data dir's
+    # world, so the UI started on it later loads the same definitions.
+    remember_demo_world(Settings())
     get_settings.cache_clear()
     summary = run_pipeline(get_settings(), quiet=False)
     if as_json:

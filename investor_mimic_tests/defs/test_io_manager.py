@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from investor_mimic.defs.io_manager import PartitionedParquetIOManager
+from investor_mimic.defs.stages import range_tags
 from investor_mimic_tests.helpers.daily_assets import daily, days, total
 
 
@@ -25,10 +26,7 @@ def test_range_output_is_split_into_one_file_per_partition(tmp_path: Path) -> No
     result = _run(
         tmp_path,
         [daily],
-        **{
-            "dagster/asset_partition_range_start": "2024-01-02",
-            "dagster/asset_partition_range_end": "2024-01-05",
-        },
+        **range_tags("2024-01-02", "2024-01-05"),
     )
     assert result.success
     files = sorted(p.name for p in (tmp_path / "daily").iterdir())
@@ -40,10 +38,7 @@ def test_unpartitioned_downstream_loads_only_materialized_partitions(tmp_path: P
     _run(
         tmp_path,
         [daily],
-        **{
-            "dagster/asset_partition_range_start": "2024-01-03",
-            "dagster/asset_partition_range_end": "2024-01-06",
-        },
+        **range_tags("2024-01-03", "2024-01-06"),
     )
     result = _run(tmp_path, [total])
     out = result.output_for_node("total")
@@ -60,10 +55,7 @@ def test_range_output_without_partition_expr_is_an_error(tmp_path: Path) -> None
         dg.materialize(
             [undated],
             resources={"io_manager": PartitionedParquetIOManager(base_path=str(tmp_path))},
-            tags={
-                "dagster/asset_partition_range_start": "2024-01-02",
-                "dagster/asset_partition_range_end": "2024-01-03",
-            },
+            tags=range_tags("2024-01-02", "2024-01-03"),
         )
 
 
@@ -108,10 +100,7 @@ def test_multi_dimensional_range_is_split_per_partition(tmp_path: Path) -> None:
     result = dg.materialize(
         [holdings],
         resources={"io_manager": PartitionedParquetIOManager(base_path=str(tmp_path))},
-        tags={
-            "dagster/asset_partition_range_start": "A|2023-03-31",
-            "dagster/asset_partition_range_end": "B|2023-06-30",
-        },
+        tags=range_tags("A|2023-03-31", "B|2023-06-30"),
     )
     assert result.success
     files = sorted(p.name for p in (tmp_path / "holdings").iterdir())
@@ -140,10 +129,7 @@ def test_a_check_in_the_same_run_gets_the_output_without_rereading_files(
     result = dg.materialize(
         [daily, daily_has_rows],
         resources={"io_manager": PartitionedParquetIOManager(base_path=str(tmp_path))},
-        tags={
-            "dagster/asset_partition_range_start": "2024-01-02",
-            "dagster/asset_partition_range_end": "2024-01-05",
-        },
+        tags=range_tags("2024-01-02", "2024-01-05"),
     )
     assert result.success
     [evaluation] = result.get_asset_check_evaluations()

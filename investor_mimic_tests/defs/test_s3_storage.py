@@ -8,6 +8,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from investor_mimic.defs.io_manager import PartitionedParquetIOManager
+from investor_mimic.defs.stages import range_tags
 from investor_mimic_tests.helpers.daily_assets import daily, total
 
 BUCKET = "im-assets"
@@ -39,10 +40,7 @@ def test_partitions_round_trip_through_s3(s3_endpoint: str) -> None:
         [daily, total],
         selection=[daily],
         resources={"io_manager": io},
-        tags={
-            "dagster/asset_partition_range_start": "2024-01-02",
-            "dagster/asset_partition_range_end": "2024-01-04",
-        },
+        tags=range_tags("2024-01-02", "2024-01-04"),
     )
     assert written.success
     listed = boto3.client("s3", endpoint_url=s3_endpoint).list_objects_v2(Bucket=BUCKET)

@@ -7,9 +7,6 @@ and truth files, and the Dagster instance it leaves behind for ``make ui``.
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,44 +14,19 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
-DEMO = ("-m", "investor_mimic.cli", "demo", "--size", "tiny", "--seed", "3", "--json")
+from investor_mimic_tests.helpers.demo_run import DemoRun, clean_env, mtimes
+
 VALIDATE = ("-m", "dagster", "definitions", "validate", "-m", "investor_mimic.definitions")
 SOURCES = ("universe", "thirteenf_holdings", "insider_trades", "prices", "news_sentiment")
-#: Minutes, not the ~2 of an idle machine: a CI runner may share its two cores.
-TIMEOUT_S = 1200
 
 
-def clean_env(data_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("IM_", "DAGSTER_"))}
-    return env | {"IM_DATA_DIR": str(data_dir)}
-
-
-def mtimes(folder: Path) -> dict[str, int]:
-    return {str(p.relative_to(folder)): p.stat().st_mtime_ns for p in folder.rglob("*")}
-
-
-def test_demo_materializes_the_tiny_world_with_every_check_passing(
-    tmp_path: Path, tiny_world: Path
-) -> None:
-    data_dir = tmp_path / "data"
-    world = data_dir / "worlds" / "tiny-3"
-    shutil.copytree(tiny_world, world)  # as a first run would have left it
-    before = mtimes(world)
-    manifest = json.loads((world / "manifest.json").read_text())
-
-    done = subprocess.run(
-        [sys.executable, *DEMO],
-        cwd=tmp_path,
-        env=clean_env(data_dir),
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT_S,
-    )
+def test_demo_materializes_the_tiny_world_with_every_check_passing(tiny_demo: DemoRun) -> None:
+    done, world, manifest = tiny_demo, tiny_demo.world, tiny_demo.manifest
 
     assert done.returncode == 0, done.stderr[-3000:]
-    summary = json.loads(done.stdout)
+    summary = done.summary
     assert {"world", "assets", "checks", "weights", "oos_ic", "planted"} <= set(summary)
-    assert mtimes(world) == before, "the existing world was generated again"
+    assert mtimes(world) == done.world_before, "the existing world was generated again"
     assert summary["world"]["path"] == str(world)
     assert (summary["world"]["size"], summary["world"]["seed"]) == ("tiny", 3)
     assert summary["world"]["tickers"] == manifest["n_tickers"]

@@ -25,10 +25,8 @@ from investor_mimic.core.warehouse import Warehouse
 from investor_mimic.defs.partitions import FILERS
 from investor_mimic.defs.resources import build_resources
 from investor_mimic.defs.sources.assets import source_defs
+from investor_mimic.defs.stages import range_tags
 from investor_mimic.settings import get_settings
-
-RANGE_START = "dagster/asset_partition_range_start"
-RANGE_END = "dagster/asset_partition_range_end"
 
 #: The source assets and their checks, as ``dg.materialize`` takes them.
 SOURCE_PARTS: list[Any] = [*(source_defs.assets or []), *(source_defs.asset_checks or [])]
@@ -71,7 +69,7 @@ class Sandbox:
         parts: Iterable[Any] = SOURCE_PARTS,
     ) -> dg.ExecuteInProcessResult:
         """Run ``selection`` (and their checks) with resources built from current settings."""
-        tags = {RANGE_START: day_range[0], RANGE_END: day_range[1]} if day_range else None
+        tags = range_tags(*day_range) if day_range else None
         return dg.materialize(
             list(parts),
             selection=list(selection),

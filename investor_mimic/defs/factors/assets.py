@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 
 from investor_mimic.core import frames
-from investor_mimic.defs.metadata import frame_metadata, schema_metadata
+from investor_mimic.defs.checks import frame_check
+from investor_mimic.defs.metadata import PANDAS, PARQUET, frame_metadata, schema_metadata
 from investor_mimic.defs.partitions import trading_day_partitions
 from investor_mimic.defs.resources import ResearchConfig, WarehouseResource
 from investor_mimic.defs.sources.resource import SourcesResource
@@ -27,7 +28,7 @@ UPSTREAM = [dg.AssetKey(name) for name in REGISTRY.upstream_assets]
 
 @dg.asset(
     group_name="factors",
-    kinds={"pandas"},
+    kinds={PANDAS, PARQUET},
     partitions_def=trading_day_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     metadata={"partition_expr": "date", **schema_metadata(FACTOR_PANEL)},
@@ -87,20 +88,16 @@ def coverage_result(
     )
 
 
-@dg.asset_check(
-    asset=factor_panel,
-    blocking=True,
-    partitions_def=trading_day_partitions,
+@frame_check(
+    factor_panel,
     description="No inf anywhere; every value finite or NaN (missing), never a silent fill.",
 )
 def factor_panel_finite(factor_panel: pd.DataFrame) -> dg.AssetCheckResult:
     return finite_result(factor_panel)
 
 
-@dg.asset_check(
-    asset=factor_panel,
-    blocking=True,
-    partitions_def=trading_day_partitions,
+@frame_check(
+    factor_panel,
     description="Each factor covers at least its minimum share of the universe on every day.",
 )
 def factor_panel_coverage(factor_panel: pd.DataFrame) -> dg.AssetCheckResult:
@@ -111,6 +108,7 @@ factor_panel_job = dg.define_asset_job(
     "factor_panel_job",
     selection=dg.AssetSelection.assets(factor_panel),
     partitions_def=trading_day_partitions,
+    description="The factor panel for trading days (a range runs as one single-run backfill).",
 )
 
 factor_defs = dg.Definitions(

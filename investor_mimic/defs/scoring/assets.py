@@ -18,7 +18,15 @@ import pandas as pd
 
 from investor_mimic.core import frames, quality
 from investor_mimic.core.calendar import trading_days
-from investor_mimic.defs.metadata import frame_metadata, schema_metadata
+from investor_mimic.defs.checks import frame_check
+from investor_mimic.defs.metadata import (
+    MATPLOTLIB,
+    PANDAS,
+    PARQUET,
+    SKLEARN,
+    frame_metadata,
+    schema_metadata,
+)
 from investor_mimic.defs.partitions import trading_day_partitions, trading_day_schedule
 from investor_mimic.defs.resources import ResearchConfig, WarehouseResource
 from investor_mimic.defs.sources.resource import SourcesResource
@@ -38,7 +46,7 @@ GROUP = "scoring"
 
 @dg.asset(
     group_name=GROUP,
-    kinds={"sklearn"},
+    kinds={PANDAS, SKLEARN, PARQUET},
     ins={"factor_panel": dg.AssetIn()},
     deps=[dg.AssetKey("prices")],
     metadata=schema_metadata(frames.FACTOR_WEIGHTS),
@@ -107,7 +115,7 @@ def _contract_reports(frame: pd.DataFrame, schema: frames.FrameSchema) -> list[q
 
 @dg.asset(
     group_name=GROUP,
-    kinds={"pandas"},
+    kinds={PANDAS, PARQUET},
     partitions_def=trading_day_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     metadata={"partition_expr": "date", **schema_metadata(frames.COMPOSITE_SCORE)},
@@ -127,10 +135,8 @@ def composite_score(
     return dg.Output(scores, metadata=frame_metadata(scores, date_col="date", entity_col="ticker"))
 
 
-@dg.asset_check(
-    asset=composite_score,
-    blocking=True,
-    partitions_def=trading_day_partitions,
+@frame_check(
+    composite_score,
     description="Every score finite, every day of the run scored, ranks complete.",
 )
 def composite_score_valid(composite_score: pd.DataFrame) -> dg.AssetCheckResult:
@@ -145,7 +151,7 @@ def composite_score_valid(composite_score: pd.DataFrame) -> dg.AssetCheckResult:
 
 @dg.asset(
     group_name=GROUP,
-    kinds={"matplotlib"},
+    kinds={PANDAS, MATPLOTLIB, PARQUET},
     ins={
         "factor_panel": dg.AssetIn(),
         "composite_score": dg.AssetIn(),
@@ -201,20 +207,28 @@ def evaluation_table(result: Evaluation) -> pd.DataFrame:
     return pd.DataFrame(rows).rename(columns={"name": "signal"})
 
 
-refit_job = dg.define_asset_job("refit_job", selection=dg.AssetSelection.assets(factor_weights))
+refit_job = dg.define_asset_job(
+    "refit_job",
+    selection=dg.AssetSelection.assets(factor_weights),
+    description="Refit the walk-forward weight schedule on the stored factor panel.",
+)
 composite_job = dg.define_asset_job(
     "composite_job",
     selection=dg.AssetSelection.assets(composite_score),
     partitions_def=trading_day_partitions,
+    description="Composite scores for trading days with the weights as fitted.",
 )
 evaluation_job = dg.define_asset_job(
-    "evaluation_job", selection=dg.AssetSelection.assets(factor_evaluation)
+    "evaluation_job",
+    selection=dg.AssetSelection.assets(factor_evaluation),
+    description="Out-of-sample evaluation of the factors and the composite, with plots.",
 )
 
 daily_scoring_job = dg.define_asset_job(
     "daily_scoring_job",
     selection=dg.AssetSelection.keys("factor_panel") | dg.AssetSelection.assets(composite_score),
     partitions_def=trading_day_partitions,
+    description="A day's factor panel and composite score, after that day's SQL models.",
 )
 daily_scoring_schedule = trading_day_schedule(
     daily_scoring_job,

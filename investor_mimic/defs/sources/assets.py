@@ -18,7 +18,13 @@ import pandas as pd
 from investor_mimic.core import frames, quality
 from investor_mimic.core.calendar import previous_trading_day, trading_days
 from investor_mimic.defs.checks import quality_check
-from investor_mimic.defs.metadata import frame_metadata, schema_metadata
+from investor_mimic.defs.metadata import (
+    PANDAS,
+    PARQUET,
+    frame_metadata,
+    schema_metadata,
+    warehouse_kind,
+)
 from investor_mimic.defs.partitions import (
     FILERS,
     filer_partitions,
@@ -33,6 +39,8 @@ from investor_mimic.sources import edgar
 from investor_mimic.sources.universe import load_universe
 
 GROUP = "sources"
+#: Computed in pandas; stored as Parquet and as the warehouse's raw_<asset> table.
+KINDS = {PANDAS, PARQUET, warehouse_kind()}
 
 
 Rule = Callable[[pd.DataFrame], quality.Report]
@@ -106,7 +114,7 @@ def _day_range(context: dg.AssetExecutionContext) -> tuple[date, date]:
 
 @dg.asset(
     group_name=GROUP,
-    kinds={"csv"},
+    kinds=KINDS,
     metadata=schema_metadata(frames.UNIVERSE),
     description="The security master: ticker, CIK, CUSIP, sector.",
 )
@@ -122,7 +130,7 @@ def universe(
 
 @dg.asset(
     group_name=GROUP,
-    kinds={"sec"},
+    kinds=KINDS,
     partitions_def=thirteenf_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     metadata={
@@ -167,11 +175,11 @@ def thirteenf_holdings(
 DAY_COLUMN = {"insider_trades": "known_date", "prices": "date", "news_sentiment": "trading_date"}
 
 
-def _daily_asset(name: str, description: str, kinds: set[str]) -> Any:
+def _daily_asset(name: str, description: str) -> Any:
     return dg.asset(
         name=name,
         group_name=GROUP,
-        kinds=kinds,
+        kinds=KINDS,
         partitions_def=trading_day_partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
         metadata={"partition_expr": DAY_COLUMN[name], **schema_metadata(RULES[name][0])},
@@ -184,7 +192,6 @@ def _daily_asset(name: str, description: str, kinds: set[str]) -> Any:
     "Form 4 transactions of universe issuers. Partition D holds the filings accepted "
     "after D-1's close and by D's close (known_date = D), so EDGAR days that are not "
     "trading days (Good Friday) and after-close filings land on the day they count for.",
-    {"sec"},
 )
 def insider_trades(
     context: dg.AssetExecutionContext,
@@ -211,7 +218,7 @@ def insider_trades(
     return dg.Output(frame, metadata=meta)
 
 
-@_daily_asset("prices", "Daily OHLCV bars of the universe and the benchmark.", {"pandas"})
+@_daily_asset("prices", "Daily OHLCV bars of the universe and the benchmark.")
 def prices(
     context: dg.AssetExecutionContext,
     universe: pd.DataFrame,
@@ -231,7 +238,6 @@ def prices(
 @_daily_asset(
     "news_sentiment",
     "News items per ticker with relevance and sentiment; after-close items count next day.",
-    {"pandas"},
 )
 def news_sentiment(
     context: dg.AssetExecutionContext,
@@ -281,6 +287,8 @@ daily_sources_job = dg.define_asset_job(
     "daily_sources_job",
     selection=dg.AssetSelection.assets(insider_trades, prices, news_sentiment),
     partitions_def=trading_day_partitions,
+    description="The daily sources (Form 4 trades, bars, news) for trading days; a range of "
+    "days runs as one single-run backfill.",
 )
 
 
@@ -289,11 +297,17 @@ daily_sources_schedule = trading_day_schedule(
 )
 
 
-universe_job = dg.define_asset_job("universe_job", selection=dg.AssetSelection.assets(universe))
+universe_job = dg.define_asset_job(
+    "universe_job",
+    selection=dg.AssetSelection.assets(universe),
+    description="Reload the security master (run it first, and when listings change).",
+)
 thirteenf_job = dg.define_asset_job(
     "thirteenf_job",
     selection=dg.AssetSelection.assets(thirteenf_holdings),
     partitions_def=thirteenf_partitions,
+    description="13F holdings of (report quarter, filer) partitions; the filings sensor "
+    "requests new ones.",
 )
 
 

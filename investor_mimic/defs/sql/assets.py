@@ -11,7 +11,7 @@ from pathlib import Path
 import dagster as dg
 
 from investor_mimic import sql as sm
-from investor_mimic.defs.metadata import table_schema
+from investor_mimic.defs.metadata import SQL, file_reference, table_schema, warehouse_kind
 from investor_mimic.defs.resources import WarehouseResource
 from investor_mimic.sql.project import PROJECT_DIR
 
@@ -36,10 +36,11 @@ def _model_asset(project: sm.SqlProject, model: sm.Model) -> dg.AssetsDefinition
         deps=deps,
         group_name=GROUP,
         description=model.description or None,
-        kinds={"sql"},
+        kinds={SQL, warehouse_kind()},
         metadata={
             "sql_file": f"dbt_like_sql/{model.path.name}",
             "dagster/column_schema": _column_schema(model),
+            "dagster/code_references": file_reference(model.path, model.path.name),
         },
     )
     def _asset(warehouse: WarehouseResource) -> dg.MaterializeResult:
@@ -135,7 +136,11 @@ def sql_model_defs(project_dir: Path = PROJECT_DIR) -> dg.Definitions:
     )
 
 
-sql_models_job = dg.define_asset_job("sql_models_job", selection=dg.AssetSelection.groups(GROUP))
+sql_models_job = dg.define_asset_job(
+    "sql_models_job",
+    selection=dg.AssetSelection.groups(GROUP),
+    description="Rebuild every SQL model of dbt_like_sql/ in the warehouse, with its tests.",
+)
 sql_models_schedule = dg.ScheduleDefinition(
     name="sql_models_schedule",
     job=sql_models_job,

@@ -1,0 +1,250 @@
+"""What the Dagster UI shows after ``investor-mimic demo --size tiny``, through its GraphQL API.
+
+One real ``dagster-webserver`` on the session's tiny demo run (DAGSTER_HOME and data dir
+as the demo left them, the module ``make ui`` loads): the demo's runs belong to the UI's
+code location with the job snapshots it loaded (the Overview timeline lists them;
+"Re-execute" gives no version warning), every checked partition reads Passed — never
+Skipped — the partitions span the world, and every asset, job, schedule and sensor
+carries the descriptions, owners, kinds and code references the UI displays.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+import pytest
+
+from investor_mimic.core.calendar import trading_days
+from investor_mimic.defs.metadata import STORAGE_KINDS, TECHNOLOGY_KINDS
+from investor_mimic.defs.stages import LOCATION_NAME
+from investor_mimic_tests.helpers.demo_run import DemoRun
+from investor_mimic_tests.helpers.paths import REPO
+from investor_mimic_tests.helpers.webserver import GraphQL, webserver
+
+REPOSITORY = "__repository__"
+SELECTOR = {"repositoryLocationName": LOCATION_NAME, "repositoryName": REPOSITORY}
+
+
+@pytest.fixture(scope="module")
+def ui(tiny_demo: DemoRun) -> Iterator[GraphQL]:
+    assert tiny_demo.returncode == 0, tiny_demo.stderr[-3000:]
+    with webserver(tiny_demo.cwd, tiny_demo.env) as client:
+        yield client
+
+
+REPOSITORY_QUERY = """
+query ($selector: RepositorySelector!) {
+  repositoryOrError(repositorySelector: $selector) {
+    __typename
+    ... on Repository {
+      jobs { name description pipelineSnapshotId }
+      schedules { name description }
+      sensors { name description }
+    }
+  }
+}
+"""
+
+RUNS_QUERY = """
+{
+  runsOrError(filter: {tags: [{key: "source", value: "demo"}]}) {
+    ... on Runs {
+      results {
+        runId jobName status pipelineSnapshotId parentPipelineSnapshotId
+        tags { key value }
+        repositoryOrigin { repositoryLocationName repositoryName }
+      }
+    }
+  }
+}
+"""
+
+ASSETS_QUERY = """
+{
+  assetNodes {
+    assetKey { path }
+    description groupName kinds isPartitioned
+    owners { __typename ... on TeamAssetOwner { team } ... on UserAssetOwner { email } }
+    metadataEntries { label __typename }
+    partitionKeys
+    assetPartitionStatuses {
+      __typename
+      ... on TimePartitionStatuses { ranges { status startKey endKey } }
+      ... on MultiPartitionStatuses { primaryDimensionName }
+    }
+    assetChecksOrError {
+      ... on AssetChecks {
+        checks {
+          name description
+          executionForLatestMaterialization { status }
+          partitionStatuses {
+            __typename
+            ... on AssetCheckTimePartitionStatuses { ranges { status startKey endKey } }
+            ... on AssetCheckDefaultPartitionStatuses {
+              succeededPartitions failedPartitions inProgressPartitions
+              skippedPartitions executionFailedPartitions
+            }
+            ... on AssetCheckMultiPartitionStatuses {
+              ranges {
+                primaryDimStartKey primaryDimEndKey
+                secondaryDim {
+                  __typename
+                  ... on AssetCheckDefaultPartitionStatuses {
+                    succeededPartitions failedPartitions inProgressPartitions
+                    skippedPartitions executionFailedPartitions
+                  }
+                  ... on AssetCheckTimePartitionStatuses { ranges { status startKey endKey } }
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def repository(ui: GraphQL) -> dict[str, Any]:
+    repo = ui(REPOSITORY_QUERY, selector=SELECTOR)["repositoryOrError"]
+    assert repo["__typename"] == "Repository", repo
+    return dict(repo)
+
+
+@pytest.fixture(scope="module")
+def assets(ui: GraphQL) -> dict[str, dict[str, Any]]:
+    return {"/".join(a["assetKey"]["path"]): a for a in ui(ASSETS_QUERY)["assetNodes"]}
+
+
+def test_demo_runs_belong_to_the_ui_code_location_with_its_job_snapshots(
+    ui: GraphQL, repository: dict[str, Any], tiny_demo: DemoRun
+) -> None:
+    runs = ui(RUNS_QUERY)["runsOrError"]["results"]
+    snapshots = {j["name"]: j["pipelineSnapshotId"] for j in repository["jobs"]}
+
+    assert len(runs) == len(tiny_demo.summary["seconds"]) - 1  # one run per stage
+    for run in runs:
+        assert run["status"] == "SUCCESS", run
+        # The Overview timeline lists only runs with an origin in a loaded location.
+        assert run["repositoryOrigin"] == SELECTOR, run
+        tags = {t["key"]: t["value"] for t in run["tags"]}
+        assert {"source": "demo", "world_size": "tiny", "world_seed": "3"}.items() <= tags.items()
+        # The UI's match for "Re-execute" without a warning: origin and job snapshot.
+        snapshot = run["parentPipelineSnapshotId"] or run["pipelineSnapshotId"]
+        assert snapshot == snapshots[run["jobName"]], run["jobName"]
+
+
+def _check_statuses(check: dict[str, Any]) -> dict[str, set[str]]:
+    """status -> partition keys (or ``primary..primary|secondary`` labels), from any of
+    the three shapes the API answers in."""
+    out: dict[str, set[str]] = {}
+    statuses = check["partitionStatuses"]
+
+    def default(shape: dict[str, Any], prefix: str = "") -> None:
+        for field, status in [
+            ("succeededPartitions", "SUCCEEDED"),
+            ("failedPartitions", "FAILED"),
+            ("inProgressPartitions", "IN_PROGRESS"),
+            ("skippedPartitions", "SKIPPED"),
+            ("executionFailedPartitions", "EXECUTION_FAILED"),
+        ]:
+            out.setdefault(status, set()).update(prefix + k for k in shape[field])
+
+    def ranges(shape: dict[str, Any], prefix: str = "") -> None:
+        for r in shape["ranges"]:
+            out.setdefault(r["status"], set()).add(f"{prefix}{r['startKey']}..{r['endKey']}")
+
+    kind = statuses["__typename"]
+    if kind == "AssetCheckDefaultPartitionStatuses":
+        default(statuses)
+    elif kind == "AssetCheckTimePartitionStatuses":
+        ranges(statuses)
+    else:
+        for r in statuses["ranges"]:
+            prefix = f"{r['primaryDimStartKey']}..{r['primaryDimEndKey']}|"
+            inner = r["secondaryDim"]
+            (default if "succeededPartitions" in inner else ranges)(inner, prefix)
+    return {k: v for k, v in out.items() if v}
+
+
+def _expand(keys: list[str], ranges: list[dict[str, Any]]) -> set[str]:
+    """The partition keys of the MATERIALIZED / SUCCEEDED time ranges."""
+    out: set[str] = set()
+    for r in ranges:
+        if r["status"] in ("MATERIALIZED", "SUCCEEDED"):
+            out.update(keys[keys.index(r["startKey"]) : keys.index(r["endKey"]) + 1])
+    return out
+
+
+def test_every_checked_partition_reads_passed_never_skipped(
+    assets: dict[str, dict[str, Any]],
+) -> None:
+    partitioned_checks = 0
+    for name, asset in assets.items():
+        for check in asset["assetChecksOrError"].get("checks", []):
+            label = f"{name}:{check['name']}"
+            if check["partitionStatuses"] is None:  # an unpartitioned check
+                assert check["executionForLatestMaterialization"]["status"] == "SUCCEEDED", label
+                continue
+            partitioned_checks += 1
+            statuses = _check_statuses(check)
+            assert set(statuses) == {"SUCCEEDED"}, (label, statuses)
+            if check["partitionStatuses"]["__typename"] == "AssetCheckTimePartitionStatuses":
+                # exactly the partitions the demo materialized (with their checks)
+                keys = asset["partitionKeys"]
+                materialized = _expand(keys, asset["assetPartitionStatuses"]["ranges"])
+                assert _expand(keys, check["partitionStatuses"]["ranges"]) == materialized, label
+                assert materialized, name
+    assert partitioned_checks >= 10
+
+
+def test_trading_day_partitions_span_the_world_and_the_demo_fills_them(
+    assets: dict[str, dict[str, Any]], tiny_demo: DemoRun
+) -> None:
+    manifest = tiny_demo.manifest
+    days = trading_days(date.fromisoformat(manifest["start"]), date.fromisoformat(manifest["end"]))
+    for name in ("insider_trades", "prices", "news_sentiment"):
+        asset = assets[name]
+        assert asset["partitionKeys"] == [f"{d:%Y-%m-%d}" for d in days], name
+        statuses = asset["assetPartitionStatuses"]["ranges"]
+        assert [(r["status"], r["startKey"], r["endKey"]) for r in statuses] == [
+            ("MATERIALIZED", f"{days[0]:%Y-%m-%d}", f"{days[-1]:%Y-%m-%d}")
+        ], name
+
+
+def test_every_asset_has_a_description_owner_kinds_and_a_code_reference(
+    assets: dict[str, dict[str, Any]],
+) -> None:
+    assert len(assets) >= 10
+    for name, asset in assets.items():
+        assert (asset["description"] or "").strip(), name
+        assert asset["owners"], name
+        kinds = set(asset["kinds"])
+        assert kinds & STORAGE_KINDS and kinds & TECHNOLOGY_KINDS, (name, kinds)
+        assert kinds <= STORAGE_KINDS | TECHNOLOGY_KINDS, (name, kinds)
+        references = [
+            e for e in asset["metadataEntries"] if e["label"] == "dagster/code_references"
+        ]
+        assert [e["__typename"] for e in references] == ["CodeReferencesMetadataEntry"], name
+
+
+def test_every_job_schedule_and_sensor_is_described_and_the_readme_names_them(
+    repository: dict[str, Any],
+) -> None:
+    jobs = [j for j in repository["jobs"] if not j["name"].startswith("__")]
+    automations = repository["schedules"] + repository["sensors"]
+    for item in jobs + automations:
+        assert (item["description"] or "").strip(), item["name"]
+
+    readme = (REPO / "README.md").read_text()
+    block = re.search(
+        r"<!-- automation-table:start -->\n(.*?)<!-- automation-table:end -->", readme, re.S
+    )
+    assert block
+    listed = set(re.findall(r"^\| `(\w+)` \|", block.group(1), re.M))
+    assert listed == {a["name"] for a in automations}
