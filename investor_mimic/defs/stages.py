@@ -124,10 +124,10 @@ class StageRunner:
         job: str,
         *,
         partition_range: tuple[str, str] | None = None,
-        partition_key: str | None = None,
         tags: Mapping[str, str] | None = None,
     ) -> StageRun:
-        """Create a run of ``job`` from the code location and execute it here."""
+        """Create a run of ``job`` from the code location and execute it here; a
+        partitioned job runs once over ``partition_range`` (first, last)."""
         start = time.perf_counter()
         remote_job = self.location.get_repository(self.repository_name).get_full_job(job)
         recon = self.location.get_reconstructable_job(self.repository_name, job)
@@ -135,8 +135,6 @@ class StageRunner:
         run_tags = {**job_def.run_tags, **self.tags, **(tags or {})}
         if partition_range is not None:
             run_tags |= range_tags(*partition_range)
-        if partition_key is not None:
-            run_tags |= job_def.get_tags_for_partition_key(partition_key, selected_asset_keys=None)
         run = self.instance.create_run_for_job(
             job_def,
             run_config=self.run_config,

@@ -63,7 +63,7 @@ def test_assets_carry_deps_group_kinds_and_checks(defs: dg.Definitions) -> None:
     assert graph.get(dg.AssetKey("stg_thirteenf_holdings_pit")).parent_keys == {
         dg.AssetKey("thirteenf_holdings")
     }
-    assert node.group_name == GROUP and node.kinds == {"sql"}
+    assert node.group_name == GROUP and node.kinds == {"sql", "sqlite"}  # technology, storage
     assert "opportunistic" in (node.description or "")
     check_keys = {k.name for k in graph.asset_check_keys if k.asset_key == key}
     assert check_keys == {
