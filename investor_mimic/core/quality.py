@@ -135,6 +135,19 @@ def value_units(holdings: pd.DataFrame) -> Report:
     return report
 
 
+def contract(frame: pd.DataFrame, spec: FrameSchema) -> Report:
+    """The whole contract of ``spec``: columns and dtypes, unique key, row rules.
+
+    One report (one asset check), not three: a frame's contract is one fact, and each
+    partitioned check costs an event-log write per partition of a single-run backfill.
+    """
+    parts = [schema(frame, spec), duplicate_keys(frame, spec.key), ranges(frame, spec)]
+    return Report(
+        [p for part in parts for p in part.problems],
+        {k: v for part in parts for k, v in part.metadata.items()},
+    )
+
+
 def _rules_report(frame: pd.DataFrame, rules: dict[str, np.ndarray]) -> Report:
     report = Report(metadata={"rows": len(frame)})
     for name, mask in rules.items():

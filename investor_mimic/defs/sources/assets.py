@@ -62,13 +62,7 @@ RULES: dict[str, tuple[frames.FrameSchema, dict[str, Rule]]] = {
 
 def _rules(name: str) -> dict[str, Rule]:
     spec, extra = RULES[name]
-    rules: dict[str, Rule] = {
-        "schema": partial(quality.schema, spec=spec),
-        "unique_keys": partial(quality.duplicate_keys, key=spec.key),
-    }
-    if spec.rules:
-        rules["value_ranges"] = partial(quality.ranges, spec=spec)
-    return rules | extra
+    return {"contract": partial(quality.contract, spec=spec)} | extra
 
 
 def _require_valid(name: str, frame: pd.DataFrame) -> None:
@@ -253,18 +247,17 @@ def news_sentiment(
 
 
 def _checks() -> list[dg.AssetChecksDefinition]:
-    descriptions = {
-        "schema": "Columns and dtypes match the frame contract in investor_mimic.core.frames.",
-        "unique_keys": "No two rows share the contract's key.",
-    }
-
     def describe(source: str, name: str, rule: Rule) -> str:
-        if name == "value_ranges":
+        if name == "contract":
             spec = RULES[source][0]
-            return "Every row keeps the contract's rules: " + "; ".join(
-                str(c.name) for c in spec.rules
+            rules = "; ".join(str(c.name) for c in spec.rules)
+            return (
+                "The frame contract in investor_mimic.core.frames: columns and dtypes, "
+                f"no two rows sharing the key {spec.key}"
+                + (f", and every row keeps its rules: {rules}" if rules else "")
+                + "."
             )
-        return descriptions.get(name) or (getattr(rule, "__doc__", None) or name).strip()
+        return (getattr(rule, "__doc__", None) or name).strip()
 
     checks = [
         quality_check(asset, name, rule, describe(asset.key.to_user_string(), name, rule))
