@@ -1,16 +1,17 @@
 """The trading-day partitions span the configured data: no partition no source can fill."""
 
 from datetime import date, timedelta
+from typing import get_args
 
 import pytest
 
 from investor_mimic.core.calendar import trading_days
 from investor_mimic.defs.partitions import build_trading_day_partitions, data_span
 from investor_mimic.demo.spec import SIZES
-from investor_mimic.settings import Settings
+from investor_mimic.settings import Settings, WorldSize
 
 
-@pytest.mark.parametrize("size", sorted(SIZES))
+@pytest.mark.parametrize("size", get_args(WorldSize))  # the sizes settings accept
 def test_on_the_demo_world_the_partitions_are_exactly_the_worlds_trading_days(
     size: str,
 ) -> None:
