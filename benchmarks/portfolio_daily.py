@@ -25,8 +25,8 @@ from investor_mimic.core.calendar import trading_days
 from investor_mimic.portfolio import limits
 from investor_mimic.portfolio.cross_section import CrossSection
 from investor_mimic.portfolio.proposal import propose
+from investor_mimic.portfolio.schedule import is_rebalance_day
 from investor_mimic.portfolio.state import PortfolioState
-from investor_mimic.portfolio.target import is_rebalance_day
 from investor_mimic.settings import TradingSettings
 
 TARGET_MS = 1.0

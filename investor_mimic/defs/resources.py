@@ -12,8 +12,10 @@ from typing import Any
 
 import dagster as dg
 
+from investor_mimic.broker.base import Broker
+from investor_mimic.broker.models import BrokerError
 from investor_mimic.core.warehouse import Warehouse
-from investor_mimic.settings import Settings, get_settings
+from investor_mimic.settings import Settings, TradingSettings, get_settings
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -34,13 +36,42 @@ class ResearchConfig(dg.ConfigurableResource):
     stale_after_days: int = 5
 
 
+class TradingResource(dg.ConfigurableResource):
+    """The trading settings (limits, sizing, costs, broker) as one JSON document, so the
+    UI's resources tab shows exactly what the proposals obeyed."""
+
+    settings_json: str
+
+    def rules(self) -> TradingSettings:
+        return TradingSettings.model_validate_json(self.settings_json)
+
+
+class BrokerResource(dg.ConfigurableResource):
+    """The broker positions are read from and orders go to: ``IM_BROKER`` (paper by
+    default: the built-in paper broker in the warehouse)."""
+
+    warehouse_url: str
+    trading: TradingResource
+
+    def broker(self) -> Broker:
+        rules = self.trading.rules()
+        if rules.broker == "paper":
+            from investor_mimic.broker.paper import PaperBroker
+
+            return PaperBroker(Warehouse(self.warehouse_url), rules)
+        raise BrokerError(f"IM_BROKER={rules.broker}: no such broker is wired in this build")
+
+
 def build_resources(settings: Settings | None = None) -> dict[str, Any]:
     """Resources for this environment: local files/SQLite, or S3/PostgreSQL."""
     from investor_mimic.defs.sources.resource import SourcesResource
 
     settings = settings or get_settings()
+    trading = TradingResource(settings_json=settings.trading.model_dump_json())
     return {
         "warehouse": WarehouseResource(url=settings.resolved_warehouse_url),
+        "trading": trading,
+        "broker": BrokerResource(warehouse_url=settings.resolved_warehouse_url, trading=trading),
         "sources": SourcesResource(),
         "research": ResearchConfig(
             fit_method=settings.fit_method,

@@ -52,6 +52,7 @@ def _result(
 
 
 def position_pct(book: Book, rules: TradingSettings) -> LimitResult:
+    """No buy brings a name above max_position_pct of equity."""
     equity = book.equity
     weight = book.after * book.price / equity if equity > 0 else np.full(len(book.price), np.inf)
     bad = (book.trade > 0) & (weight > rules.max_position_pct * (1 + TOL))
@@ -66,6 +67,7 @@ def position_pct(book: Book, rules: TradingSettings) -> LimitResult:
 
 
 def sector_pct(book: Book, rules: TradingSettings) -> LimitResult:
+    """No buy lands in a sector that ends above max_sector_pct of equity."""
     equity = book.equity
     value_after = book.after * book.price
     offenders: list[str] = []
@@ -86,6 +88,7 @@ def sector_pct(book: Book, rules: TradingSettings) -> LimitResult:
 
 
 def position_count(book: Book, rules: TradingSettings) -> LimitResult:
+    """No name is opened while the book ends with more than max_positions names."""
     count = int((book.after > 0).sum())
     opened = (book.held <= 0) & (book.after > 0)
     offenders = book.tickers[opened] if count > rules.max_positions else np.array([])
@@ -108,6 +111,7 @@ def cash_after_trades(book: Book, rules: TradingSettings) -> float:
 
 
 def cash(book: Book, rules: TradingSettings) -> LimitResult:
+    """Cash stays >= 0 after the sells and then the buys, costs included."""
     after = cash_after_trades(book, rules)
     short = after < -TOL * max(book.equity, 1.0)
     offenders: np.ndarray | list[str] = book.tickers[book.trade > 0] if short else []
@@ -117,6 +121,7 @@ def cash(book: Book, rules: TradingSettings) -> LimitResult:
 
 
 def min_trade_value(book: Book, rules: TradingSettings) -> LimitResult:
+    """Every order is worth at least min_trade_value at its reference price."""
     value = np.abs(book.trade) * book.price
     traded = book.trade != 0
     bad = traded & (value < rules.min_trade_value * (1 - TOL))
@@ -131,6 +136,7 @@ def min_trade_value(book: Book, rules: TradingSettings) -> LimitResult:
 
 
 def turnover(book: Book, rules: TradingSettings) -> LimitResult:
+    """Traded value (stop exits aside) is at most max_turnover of equity."""
     equity = book.equity
     traded = float((np.abs(book.trade) * book.price)[~book.forced].sum())
     share = traded / equity if equity > 0 else (np.inf if traded else 0.0)
@@ -146,6 +152,7 @@ def turnover(book: Book, rules: TradingSettings) -> LimitResult:
 
 
 def sells_within_holdings(book: Book, rules: TradingSettings) -> LimitResult:
+    """No sale exceeds the shares held (no shorts)."""
     del rules
     over = np.maximum(-book.trade - book.held, 0.0)
     bad = (book.trade < 0) & (over > TOL * np.maximum(book.held, 1.0))
@@ -155,6 +162,7 @@ def sells_within_holdings(book: Book, rules: TradingSettings) -> LimitResult:
 
 
 def whole_shares(book: Book, rules: TradingSettings) -> LimitResult:
+    """Whole shares only, unless fractional trading is on (closing a position whole is fine)."""
     if rules.fractional_shares:
         return _result("whole_shares", 0.0, 0.0, [], "fractional trading is on")
     frac = np.abs(book.trade - np.round(book.trade))

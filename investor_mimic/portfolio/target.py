@@ -1,4 +1,4 @@
-"""Which names the book should hold at a rebalance, and when rebalances happen.
+"""Which names the book should hold at a rebalance.
 
 A name qualifies at day D when its composite score is finite, at or above the day's
 ``signal_threshold`` quantile of all scores, it has a positive price at D, and it was not
@@ -10,33 +10,9 @@ leaving cash idle.
 
 from __future__ import annotations
 
-from datetime import date
-from functools import lru_cache
-
 import numpy as np
 
-from investor_mimic.core.calendar import nyse_holidays
 from investor_mimic.settings import TradingSettings
-
-#: Session 0 of the rebalance schedule: the first NYSE session of 2000.
-REBALANCE_ANCHOR = date(2000, 1, 3)
-
-
-@lru_cache(maxsize=8)
-def _holidays(last_year: int) -> np.ndarray:
-    days = [h for y in range(REBALANCE_ANCHOR.year, last_year + 1) for h in nyse_holidays(y)]
-    return np.array(days, dtype="datetime64[D]")
-
-
-def session_number(day: date) -> int:
-    """NYSE sessions from :data:`REBALANCE_ANCHOR` to ``day`` (0 on the anchor)."""
-    return int(np.busday_count(REBALANCE_ANCHOR, day, holidays=_holidays(day.year + 1)))
-
-
-def is_rebalance_day(day: date, every: int) -> bool:
-    """Every ``every``-th session counted from a fixed anchor: a schedule that depends on
-    the date alone, so a rerun, a backfill and the backtest all agree on it."""
-    return session_number(day) % every == 0
 
 
 def select(

@@ -10,7 +10,6 @@ import pytest
 
 from investor_mimic.core.calendar import trading_days
 from investor_mimic.portfolio.cross_section import build_cross_section
-from investor_mimic.portfolio.target import is_rebalance_day, session_number
 
 DAY = date(2024, 3, 28)
 
@@ -60,13 +59,3 @@ def test_a_held_name_without_a_bar_today_keeps_its_last_close() -> None:
     assert cs.sector[i] == "Unknown"
     with pytest.raises(ValueError, match="no close on or before"):
         build_cross_section(DAY, scores, closes[closes["ticker"] != "CCC"], {}, held=["CCC"])
-
-
-def test_rebalance_days_come_every_n_sessions() -> None:
-    days = trading_days(date(2023, 1, 3), date(2024, 12, 31)).date
-    for every in (1, 5, 10, 21):
-        flags = [is_rebalance_day(d, every) for d in days]
-        hits = np.flatnonzero(flags)
-        assert len(hits) >= len(days) // every
-        assert set(np.diff(hits).tolist()) == {every}
-    assert session_number(date(2000, 1, 3)) == 0 and session_number(date(2000, 1, 4)) == 1
