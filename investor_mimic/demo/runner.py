@@ -3,6 +3,11 @@
 The stages run in-process against a persistent Dagster instance under DAGSTER_HOME
 (default ``.data/dagster_home``), so ``make ui`` afterwards shows every run, partition,
 check and metadata plot. Long daily ranges run as single-run backfills.
+
+The demo ends where a user's day ends: with the proposals of the last scored day D. The
+sources are loaded one session further (the world's last session, D+1), so an approved
+order has the bar it fills on; the paper broker's clock is pinned to D's evening, the
+moment the score of D is final and its orders wait for D+1's open.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ import sys
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import date, datetime
+from datetime import time as clock_time
 from typing import Any
 
 from investor_mimic.settings import Settings
@@ -23,6 +30,8 @@ RANGE_END = "dagster/asset_partition_range_end"
 WARMUP_DAYS = 260
 #: Dagster's console logger prints every event at DEBUG; the demo prints its own progress.
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+#: Where the demo's "now" stands: the evening of the last scored day.
+DEMO_EVENING = clock_time(20, 0)
 
 
 @dataclass
@@ -106,6 +115,8 @@ def run_pipeline(settings: Settings, *, quiet: bool = False) -> dict[str, Any]:
     days = trading_days(manifest.start, manifest.end)
     first, last = days[0].strftime("%Y-%m-%d"), days[-1].strftime("%Y-%m-%d")
     panel_first = days[min(WARMUP_DAYS, len(days) - 1)].strftime("%Y-%m-%d")
+    # the last session is "tomorrow": its bars fill the orders proposed on the day before
+    scored = days[-2].strftime("%Y-%m-%d")
     filers = [f.cik for f in manifest.filers]
     instance.add_dynamic_partitions(
         FILERS, [f for f in filers if not instance.has_dynamic_partition(FILERS, f)]
@@ -128,16 +139,95 @@ def run_pipeline(settings: Settings, *, quiet: bool = False) -> dict[str, Any]:
     run("daily_sources_job", "daily_sources", tags={RANGE_START: first, RANGE_END: last})
     _log("SQL models", quiet)
     run("sql_models_job", "sql_models")
-    _log(f"factor panel {panel_first}..{last} (single run)", quiet)
-    run("factor_panel_job", "factor_panel", tags={RANGE_START: panel_first, RANGE_END: last})
+    _log(f"factor panel {panel_first}..{scored} (single run)", quiet)
+    run("factor_panel_job", "factor_panel", tags={RANGE_START: panel_first, RANGE_END: scored})
     _log("walk-forward weights", quiet)
     run("refit_job", "factor_weights")
     _log("composite score", quiet)
-    run("composite_job", "composite_score", tags={RANGE_START: panel_first, RANGE_END: last})
+    run("composite_job", "composite_score", tags={RANGE_START: panel_first, RANGE_END: scored})
     _log("evaluation", quiet)
     run("evaluation_job", "factor_evaluation")
+    day = date.fromisoformat(scored)
+    if settings.trading.broker == "paper":
+        _log(
+            f"portfolio and trade proposals for {scored} (paper broker at {DEMO_EVENING:%H:%M})",
+            quiet,
+        )
+        _paper_broker(settings).pin_clock(datetime.combine(day, DEMO_EVENING))
+        run("trading_job", "trade_proposals", partition_key=scored)
+    else:
+        _log(
+            f"trading skipped: the demo trades on the paper broker, not {settings.trading.broker}",
+            quiet,
+        )
 
-    return _summary(settings, manifest, tally, time.perf_counter() - t0)
+    summary = _summary(settings, manifest, tally, time.perf_counter() - t0)
+    if settings.trading.broker == "paper":
+        summary |= _trading_summary(settings, instance, day)
+    return summary
+
+
+def _paper_broker(settings: Settings) -> Any:
+    from investor_mimic.broker.paper import PaperBroker
+    from investor_mimic.core.warehouse import Warehouse
+
+    return PaperBroker(Warehouse(settings.resolved_warehouse_url), settings.trading)
+
+
+def _trading_summary(settings: Settings, instance: Any, day: date) -> dict[str, Any]:
+    """The day's proposals with each order's limit checks, and the book they act on."""
+    import dagster as dg
+
+    from investor_mimic.core.calendar import next_trading_day
+    from investor_mimic.defs.resources import asset_io_manager
+    from investor_mimic.defs.trading.checks import proposal_approvable
+    from investor_mimic.portfolio import limits
+    from investor_mimic.portfolio.book import book_from_frames
+
+    io = asset_io_manager(settings)
+    orders = io.read_asset(dg.AssetKey("trade_proposals"), day.isoformat())
+    book = io.read_asset(dg.AssetKey("portfolio"), day.isoformat())
+    proposed = book_from_frames(orders, book)
+    per_order = limits.per_order(proposed, limits.check_all(proposed, settings.trading))
+    approvable, reasons = proposal_approvable(instance, day)
+    stocks = book[book["asset_class"] == "stock"]
+    return {
+        "proposal_day": day.isoformat(),
+        "fills_at_open_of": next_trading_day(day).isoformat(),
+        "approvable": approvable,
+        "not_approvable_because": reasons,
+        "proposals": [
+            {
+                "ticker": r.ticker,
+                "side": r.side,
+                "shares": float(r.shares),
+                "ref_price": round(float(r.ref_price), 4),
+                "notional": round(float(r.notional), 2),
+                "target_weight": round(float(r.target_weight), 4),
+                "score": None if r.score != r.score else round(float(r.score), 4),
+                "sector": r.sector,
+                "reason": r.reason,
+                "limit_checks": per_order.get(str(r.ticker), {}),
+            }
+            for r in orders.itertuples()
+        ],
+        "portfolio": {
+            "date": day.isoformat(),
+            "equity": round(float(book["market_value"].sum()), 2),
+            "cash": round(float(book.loc[book["asset_class"] == "cash", "market_value"].sum()), 2),
+            "positions": [
+                {
+                    "ticker": r.ticker,
+                    "shares": float(r.shares),
+                    "avg_entry_price": round(float(r.avg_entry_price), 4),
+                    "price": round(float(r.price), 4),
+                    "market_value": round(float(r.market_value), 2),
+                    "weight": round(float(r.weight), 4),
+                }
+                for r in stocks.itertuples()
+            ],
+        },
+    }
 
 
 def _summary(settings: Settings, manifest: Any, tally: Tally, seconds: float) -> dict[str, Any]:
@@ -236,10 +326,65 @@ def print_summary(summary: dict[str, Any]) -> None:
             floatfmt=".4f",
         )
     )
+    if "proposals" in summary:
+        print_proposals(summary)
     print(
         f"\ntook {summary['seconds']['total']}s; open the UI with `make ui` "
         f"(DAGSTER_HOME={summary['dagster_home']})"
     )
+
+
+def print_proposals(summary: dict[str, Any]) -> None:
+    from tabulate import tabulate
+
+    book = summary["portfolio"]
+    print(
+        f"\nPaper portfolio at the close of {book['date']}: equity {book['equity']:,.2f}, "
+        f"cash {book['cash']:,.2f}, {len(book['positions'])} positions"
+    )
+    rows = [
+        (
+            p["side"],
+            p["ticker"],
+            f"{p['shares']:g}",
+            p["ref_price"],
+            p["notional"],
+            f"{p['target_weight']:.1%}",
+            p["sector"],
+            p["reason"],
+            "all passed"
+            if all(p["limit_checks"].values())
+            else ", ".join(k for k, v in p["limit_checks"].items() if not v),
+        )
+        for p in summary["proposals"]
+    ]
+    print(
+        f"\nProposals of {summary['proposal_day']} for the open of "
+        f"{summary['fills_at_open_of']} ({len(rows)} orders, sells first):"
+    )
+    if rows:
+        print(
+            tabulate(
+                rows,
+                headers=[
+                    "side",
+                    "ticker",
+                    "shares",
+                    "close",
+                    "notional",
+                    "target",
+                    "sector",
+                    "reason",
+                    "limits",
+                ],
+                tablefmt="simple",
+                floatfmt=",.2f",
+            )
+        )
+    else:
+        print("  none")
+    if not summary["approvable"]:
+        print(f"not approvable: {'; '.join(summary['not_approvable_because'])}")
 
 
 def run_demo(size: str | None, seed: int | None, null: bool, as_json: bool) -> int:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import dagster as dg
 import pandas as pd
+import pytest
 
 DEMO = ("-m", "investor_mimic.cli", "demo", "--size", "tiny", "--seed", "3", "--json")
 VALIDATE = ("-m", "dagster", "definitions", "validate", "-m", "investor_mimic.definitions")
@@ -94,6 +95,48 @@ def test_demo_materializes_the_tiny_world_with_every_check_passing(
     assert "EWC" in str(meta["inference"].value)
     assert 0.0 <= float(meta["oos/rank_ic_pvalue"].value) <= 1.0
     assert set(summary["oos_ic_pvalue"]) == set(summary["oos_ic"])
+
+    assert_the_day_ends_with_proposals_that_fill_next_open(summary, manifest, data_dir, world)
+
+
+def assert_the_day_ends_with_proposals_that_fill_next_open(
+    summary: dict, manifest: dict, data_dir: Path, world: Path
+) -> None:
+    """The demo proposes for its last scored day D; the world holds D+1's bars, and an
+    order sent that evening fills at D+1's open on the paper broker."""
+    from datetime import date
+
+    from investor_mimic.broker.models import OrderRequest, client_order_id
+    from investor_mimic.broker.paper import PaperBroker
+    from investor_mimic.core.calendar import next_trading_day
+    from investor_mimic.core.warehouse import Warehouse
+    from investor_mimic.portfolio.limits import LIMITS
+    from investor_mimic.settings import TradingSettings
+
+    day = date.fromisoformat(summary["proposal_day"])
+    bars = pd.read_parquet(world / "market" / "bars.parquet")
+    assert next_trading_day(day) == bars["date"].max().date() == date.fromisoformat(manifest["end"])
+    assert summary["fills_at_open_of"] == manifest["end"]
+    proposals = summary["proposals"]
+    assert proposals and summary["approvable"], summary["not_approvable_because"]
+    for p in proposals:
+        assert p["side"] in ("buy", "sell") and p["shares"] > 0
+        assert set(p["limit_checks"]) == set(LIMITS) and all(p["limit_checks"].values())
+    book = summary["portfolio"]
+    assert book["date"] == summary["proposal_day"] and book["equity"] > 0 and book["cash"] > 0
+    assert isinstance(book["positions"], list)
+
+    rules = TradingSettings.model_validate({"slippage_bps": 5.0})
+    broker = PaperBroker(Warehouse(f"sqlite:///{data_dir / 'warehouse.db'}"), rules)
+    assert broker.clock().next_open.date() == next_trading_day(day)
+    p = next(p for p in proposals if p["side"] == "buy")
+    order = broker.submit(
+        OrderRequest(client_order_id("test", p["ticker"], "buy"), p["ticker"], "buy", 1)
+    )
+    filled = broker.get_order(order.client_order_id)
+    opens = bars[bars["date"] == pd.Timestamp(next_trading_day(day))].set_index("ticker")["open"]
+    assert filled is not None and filled.status == "filled"
+    assert filled.filled_avg_price == pytest.approx(opens[p["ticker"]] * (1 + 5.0 / 1e4))
 
 
 def test_definitions_validate(tmp_path: Path) -> None:

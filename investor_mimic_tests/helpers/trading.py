@@ -34,7 +34,7 @@ from investor_mimic.defs.scoring.assets import (
 )
 from investor_mimic.defs.trading import trading_defs
 from investor_mimic.settings import get_settings
-from investor_mimic_tests.helpers.dagster import use_settings
+from investor_mimic_tests.helpers.dagster import RANGE_END, RANGE_START, use_settings
 
 DAY = date(2024, 6, 4)
 NEXT = next_trading_day(DAY)
@@ -100,11 +100,24 @@ class Market:
         )
         return frames.coerce(frame, frames.FACTOR_PANEL)
 
-    def materialize(self, *selection: Any, day: date = DAY, parts: Iterable[Any] = TRADING_PARTS):
+    def materialize(
+        self,
+        *selection: Any,
+        day: date = DAY,
+        parts: Iterable[Any] = TRADING_PARTS,
+        day_range: tuple[date, date] | None = None,
+    ) -> dg.ExecuteInProcessResult:
+        """Run ``selection`` for ``day`` (or, as one run, for ``day_range``)."""
+        tags = (
+            {RANGE_START: day_range[0].isoformat(), RANGE_END: day_range[1].isoformat()}
+            if day_range
+            else None
+        )
         return dg.materialize(
             list(parts),
             selection=list(selection),
-            partition_key=day.isoformat(),
+            partition_key=None if day_range else day.isoformat(),
+            tags=tags,
             resources=build_resources(),
             instance=self.instance,
             raise_on_error=False,

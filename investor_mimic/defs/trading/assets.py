@@ -154,22 +154,14 @@ def portfolio(
 
 
 def _failed_input_checks(instance: dg.DagsterInstance, day: date) -> list[str]:
-    """Blocking checks of the inputs whose latest evaluation for ``day`` failed."""
-    from dagster._core.event_api import PartitionKeyFilter
-    from dagster._core.storage.asset_check_execution_record import (
-        AssetCheckExecutionRecordStatus,
-    )
+    """Blocking checks of the inputs whose latest evaluation covering ``day`` did not pass."""
+    from investor_mimic.defs.trading.checks import blocking_check_keys, check_outcomes
 
-    from investor_mimic.defs.trading.checks import blocking_check_keys
-
-    keys = blocking_check_keys(CHECKED_INPUTS)
-    latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(
-        keys, partition_filter=PartitionKeyFilter(key=day.isoformat())
-    )
+    outcomes = check_outcomes(instance, blocking_check_keys(CHECKED_INPUTS), day.isoformat())
     return sorted(
-        key.to_user_string()
-        for key, record in latest.items()
-        if key in keys and record.status == AssetCheckExecutionRecordStatus.FAILED
+        f"{key.to_user_string()} ({outcome})"
+        for key, outcome in outcomes.items()
+        if outcome not in ("passed", "never run")
     )
 
 

@@ -110,6 +110,48 @@ def _latest_metadata(instance: dg.DagsterInstance, partition: str) -> dict[str, 
     return dict(record.asset_materialization.metadata)
 
 
+def check_outcomes(
+    instance: dg.DagsterInstance, keys: list[dg.AssetCheckKey], partition: str
+) -> dict[dg.AssetCheckKey, str]:
+    """The latest outcome of each check for one partition: ``passed``, ``failed``,
+    ``did not complete`` (planned, never evaluated) or ``never run``.
+
+    Why not just the partition's record: a run over a range of partitions (a single-run
+    backfill) evaluates a check once for the whole range; Dagster then leaves each
+    partition's record "planned" and stores the one evaluation without a partition, so
+    the outcome is looked up among that run's evaluation events.
+    """
+    from dagster._core.event_api import PartitionKeyFilter
+    from dagster._core.storage.asset_check_execution_record import (
+        AssetCheckExecutionRecordStatus as Status,
+    )
+
+    latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(
+        keys, partition_filter=PartitionKeyFilter(key=partition)
+    )
+    by_run: dict[str, dict[dg.AssetCheckKey, bool]] = {}
+    out: dict[dg.AssetCheckKey, str] = {}
+    for key in keys:
+        record = latest.get(key)
+        if record is None:
+            out[key] = "never run"
+            continue
+        if record.status != Status.PLANNED:
+            out[key] = "passed" if record.status == Status.SUCCEEDED else "failed"
+            continue
+        if record.run_id not in by_run:
+            events = instance.get_records_for_run(
+                run_id=record.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
+            ).records
+            data = [e.event_log_entry.get_dagster_event().event_specific_data for e in events]
+            by_run[record.run_id] = {
+                d.asset_check_key: d.passed for d in data if isinstance(d, dg.AssetCheckEvaluation)
+            }
+        passed = by_run[record.run_id].get(key)
+        out[key] = "did not complete" if passed is None else ("passed" if passed else "failed")
+    return out
+
+
 def blocking_check_keys(assets: Iterable[dg.AssetKey]) -> list[dg.AssetCheckKey]:
     """The blocking checks defined on ``assets`` in the project's definitions."""
     from investor_mimic.defs.factors.assets import factor_defs
@@ -139,9 +181,6 @@ def proposal_approvable(instance: dg.DagsterInstance, day: date | str) -> tuple[
     and if not, why: it must exist, hold orders, and every one of its checks must have
     passed in the run that materialized it."""
     from dagster._core.event_api import PartitionKeyFilter
-    from dagster._core.storage.asset_check_execution_record import (
-        AssetCheckExecutionRecordStatus,
-    )
 
     partition = day.isoformat() if isinstance(day, date) else day
     record = _latest_record(instance, partition)
@@ -158,10 +197,11 @@ def proposal_approvable(instance: dg.DagsterInstance, day: date | str) -> tuple[
     latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(
         keys, partition_filter=PartitionKeyFilter(key=partition)
     )
+    outcomes = check_outcomes(instance, keys, partition)
     for key in keys:
         check_record = latest.get(key)
         if check_record is None or check_record.run_id != record.run_id:
             reasons.append(f"check {key.name} did not run with this proposal")
-        elif check_record.status != AssetCheckExecutionRecordStatus.SUCCEEDED:
-            reasons.append(f"check {key.name} failed")
+        elif outcomes[key] != "passed":
+            reasons.append(f"check {key.name} {outcomes[key]}")
     return not reasons, reasons

@@ -129,25 +129,37 @@ def test_a_day_without_a_score_proposes_nothing(market: Market) -> None:
     assert not proposal_approvable(market.instance, DAY)[0]
 
 
-def test_a_failed_blocking_check_of_the_score_proposes_nothing(market: Market) -> None:
+@pytest.mark.parametrize("one_run_for_two_days", [False, True])
+def test_a_failed_blocking_check_of_the_score_proposes_nothing(
+    market: Market, one_run_for_two_days: bool
+) -> None:
+    """Also when the score came from a range run: Dagster then records the check once for
+    the whole range, not per day."""
     import dagster as dg
 
+    from investor_mimic.core.calendar import previous_trading_day
     from investor_mimic.defs.partitions import trading_day_partitions
     from investor_mimic.defs.scoring.assets import composite_score_valid
 
     bad = market.scores()
     bad.loc[0, "score"] = float("nan")
+    before = previous_trading_day(DAY)
+    if one_run_for_two_days:
+        bad = pd.concat([market.scores(before), bad], ignore_index=True)
 
     @dg.asset(
         name="composite_score",
         partitions_def=trading_day_partitions,
         metadata={"partition_expr": "date"},
+        backfill_policy=dg.BackfillPolicy.single_run(),
     )
     def scored_with_a_hole() -> pd.DataFrame:
         return bad
 
     checked = market.materialize(
-        "composite_score", parts=[scored_with_a_hole, composite_score_valid]
+        "composite_score",
+        parts=[scored_with_a_hole, composite_score_valid],
+        day_range=(before, DAY) if one_run_for_two_days else None,
     )
     assert not check_results(checked)["composite_score.composite_score_valid"].passed
 
