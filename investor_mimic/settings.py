@@ -18,7 +18,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 WorldSize = Literal["tiny", "demo", "large"]
 FitMethod = Literal["ic", "ridge"]
 SizingMethod = Literal["equal", "score_weighted", "inverse_volatility"]
-BrokerKind = Literal["paper", "alpaca"]
 
 
 def _env(name: str, *seed_names: str) -> AliasChoices:
@@ -33,24 +32,15 @@ class TradingSettings(BaseSettings):
     one object, so a test or a backtest grid builds ``TradingSettings(max_positions=5)``
     without touching the environment. Fractions are of equity (0.10 = 10 %). Each field
     reads ``IM_<NAME>``; the seed's names (``MAX_POSITIONS``, ``REBALANCE_FREQUENCY``,
-    ``SIGNAL_THRESHOLD``, ``STOP_LOSS_PCT``, ``PAPER_TRADING``, ``TAKE_PROFIT_PCT``) are
-    accepted as aliases.
+    ``SIGNAL_THRESHOLD``, ``STOP_LOSS_PCT``, ``TAKE_PROFIT_PCT``) are accepted as aliases;
+    the broker itself (``IM_BROKER``) and ``PAPER_TRADING`` (an alias of ``ALPACA_PAPER``)
+    are execution settings of :class:`Settings`.
     """
 
     model_config = SettingsConfigDict(
         env_prefix="IM_", env_file=".env", extra="ignore", validate_by_name=True, frozen=True
     )
 
-    broker: BrokerKind = Field(
-        "paper",
-        validation_alias=_env("broker"),
-        description="Where approved orders go: the built-in paper broker (warehouse) or alpaca.",
-    )
-    paper_trading: bool = Field(
-        True,
-        validation_alias=_env("paper_trading", "PAPER_TRADING"),
-        description="Orders never reach a live account while true (seed name PAPER_TRADING).",
-    )
     max_positions: int = Field(
         10,
         ge=1,
@@ -241,8 +231,9 @@ class Settings(BaseSettings):
     )
     alpaca_paper: bool = Field(
         True,
-        validation_alias=AliasChoices("IM_ALPACA_PAPER", "ALPACA_PAPER"),
-        description="Alpaca paper account (default). false alone does not trade live: "
+        validation_alias=AliasChoices("IM_ALPACA_PAPER", "ALPACA_PAPER", "PAPER_TRADING"),
+        description="Alpaca paper account (default; also read from the seed's PAPER_TRADING). "
+        "false alone does not trade live: "
         "IM_ALPACA_LIVE_TRADING_CONFIRMED must be true too.",
     )
     alpaca_live_trading_confirmed: bool = Field(

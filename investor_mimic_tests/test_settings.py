@@ -21,6 +21,8 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignor
             "STOP_LOSS_PCT",
             "PAPER_TRADING",
             "TAKE_PROFIT_PCT",
+            "ALPACA_PAPER",
+            "BROKER",
         }:
             monkeypatch.delenv(var)
 
@@ -28,12 +30,8 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignor
 def test_defaults_are_the_seeds() -> None:
     t = Settings().trading
     assert (t.max_positions, t.rebalance_frequency, t.signal_threshold) == (10, 10, 0.6)
-    assert (t.stop_loss_pct, t.take_profit_pct, t.paper_trading, t.broker) == (
-        0.2,
-        None,
-        True,
-        "paper",
-    )
+    assert (t.stop_loss_pct, t.take_profit_pct) == (0.2, None)
+    assert (Settings().broker, Settings().alpaca_paper) == ("paper", True)
 
 
 def test_the_seed_names_are_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -44,7 +42,7 @@ def test_the_seed_names_are_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PAPER_TRADING", "false")
     t = Settings().trading
     assert (t.max_positions, t.rebalance_frequency, t.signal_threshold) == (7, 5, 0.8)
-    assert (t.stop_loss_pct, t.paper_trading) == (0.1, False)
+    assert t.stop_loss_pct == 0.1 and Settings().alpaca_paper is False
 
 
 def test_the_im_names_work_too(monkeypatch: pytest.MonkeyPatch) -> None:

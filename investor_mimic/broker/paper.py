@@ -18,8 +18,8 @@ even with several processes settling at the same time (the settling transaction 
 the order row first); cash never goes below zero.
 
 Out of scope: corporate actions (splits, dividends, symbol changes) are not applied to
-positions or cash; prices are whatever ``raw_prices`` holds. Market hours are the regular
-09:30–16:00 session; early closes do not move the fill, which is always at the open.
+positions or cash; prices are whatever ``raw_prices`` holds. Sessions and closes (early
+closes included) are the exchange calendar's; the fill is always at the open.
 
 The clock: the wall clock in New York, unless pinned (:meth:`PaperBroker.pin_clock`),
 which the demo does so that "now" is the evening of its last scored day.
@@ -57,7 +57,7 @@ from investor_mimic.broker.paper_tables import (
     paper_orders,
     paper_positions,
 )
-from investor_mimic.core.calendar import MARKET_CLOSE, is_trading_day, next_trading_day
+from investor_mimic.core.calendar import is_trading_day, next_trading_day, session_close
 from investor_mimic.core.warehouse import Warehouse
 from investor_mimic.portfolio import costs
 from investor_mimic.settings import TradingSettings
@@ -155,10 +155,11 @@ class PaperBroker:
     def clock(self) -> Clock:
         now = self.now()
         d = now.date()
-        is_open = is_trading_day(d) and MARKET_OPEN <= now.time() < MARKET_CLOSE
+        today = is_trading_day(d)
+        is_open = today and datetime.combine(d, MARKET_OPEN) <= now < session_close(d)
         next_open = datetime.combine(fill_session(now), MARKET_OPEN)
-        close_day = d if is_trading_day(d) and now.time() < MARKET_CLOSE else next_trading_day(d)
-        return Clock(now, is_open, next_open, datetime.combine(close_day, MARKET_CLOSE))
+        close_day = d if today and now < session_close(d) else next_trading_day(d)
+        return Clock(now, is_open, next_open, session_close(close_day))
 
     # --- reads -----------------------------------------------------------------------
 

@@ -13,7 +13,6 @@ from typing import Any
 import dagster as dg
 
 from investor_mimic.broker.base import Broker
-from investor_mimic.broker.models import BrokerError
 from investor_mimic.core.warehouse import Warehouse
 from investor_mimic.settings import Settings, TradingSettings, get_settings
 
@@ -47,19 +46,14 @@ class TradingResource(dg.ConfigurableResource):
 
 
 class BrokerResource(dg.ConfigurableResource):
-    """The broker positions are read from and orders go to: ``IM_BROKER`` (paper by
-    default: the built-in paper broker in the warehouse)."""
-
-    warehouse_url: str
-    trading: TradingResource
+    """The broker positions are read from and orders go to, built by
+    :func:`investor_mimic.broker.factory.make_broker` from this process's settings
+    (``IM_BROKER``: the warehouse paper broker by default), like the CLI builds it."""
 
     def broker(self) -> Broker:
-        rules = self.trading.rules()
-        if rules.broker == "paper":
-            from investor_mimic.broker.paper import PaperBroker
+        from investor_mimic.broker.factory import make_broker
 
-            return PaperBroker(Warehouse(self.warehouse_url), rules)
-        raise BrokerError(f"IM_BROKER={rules.broker}: no such broker is wired in this build")
+        return make_broker(get_settings())
 
 
 def build_resources(settings: Settings | None = None) -> dict[str, Any]:
@@ -71,7 +65,7 @@ def build_resources(settings: Settings | None = None) -> dict[str, Any]:
     return {
         "warehouse": WarehouseResource(url=settings.resolved_warehouse_url),
         "trading": trading,
-        "broker": BrokerResource(warehouse_url=settings.resolved_warehouse_url, trading=trading),
+        "broker": BrokerResource(),
         "sources": SourcesResource(),
         "research": ResearchConfig(
             fit_method=settings.fit_method,

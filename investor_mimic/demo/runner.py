@@ -148,23 +148,61 @@ def run_pipeline(settings: Settings, *, quiet: bool = False) -> dict[str, Any]:
     _log("evaluation", quiet)
     run("evaluation_job", "factor_evaluation")
     day = date.fromisoformat(scored)
-    if settings.trading.broker == "paper":
+    if settings.broker == "paper":
         _log(
             f"portfolio and trade proposals for {scored} (paper broker at {DEMO_EVENING:%H:%M})",
             quiet,
         )
         _paper_broker(settings).pin_clock(datetime.combine(day, DEMO_EVENING))
         run("trading_job", "trade_proposals", partition_key=scored)
+        _log("approval request (the approval sensor, evaluated once)", quiet)
+        approval = _request_approval(defs, instance, settings)
     else:
         _log(
-            f"trading skipped: the demo trades on the paper broker, not {settings.trading.broker}",
+            f"trading skipped: the demo trades on the paper broker, not {settings.broker}",
             quiet,
         )
 
     summary = _summary(settings, manifest, tally, time.perf_counter() - t0)
-    if settings.trading.broker == "paper":
-        summary |= _trading_summary(settings, instance, day)
+    if settings.broker == "paper":
+        summary |= _trading_summary(settings, instance, day) | {"approval": approval}
     return summary
+
+
+def _request_approval(defs: Any, instance: Any, settings: Settings) -> dict[str, Any]:
+    """What the daemon's ``approval_requests_sensor`` would do next: one evaluation of the
+    real sensor turns the new proposal into a pending request (or says why not)."""
+    import dagster as dg
+
+    from investor_mimic.approval.report import approval_notice
+    from investor_mimic.approval.store import ApprovalStore
+    from investor_mimic.defs.approval.sensors import approval_requests_sensor
+
+    from investor_mimic.defs.resources import build_resources
+
+    context = dg.build_sensor_context(
+        instance=instance,
+        repository_def=defs.get_repository_def(),
+        resources={"warehouse": build_resources(settings)["warehouse"]},
+    )
+    outcome = approval_requests_sensor(context)
+    store = ApprovalStore(settings.resolved_warehouse_url)
+    try:
+        latest = store.list_requests(limit=1)
+    finally:
+        store.dispose()
+    said = getattr(outcome, "skip_message", None) or ""
+    if not latest or latest[0].id not in said:
+        return {"request_id": None, "status": None, "sensor": said, "approve_command": None}
+    req = latest[0]
+    return {
+        "request_id": req.id,
+        "status": req.status,
+        "expires_at": req.expires_at.isoformat() if req.expires_at else None,
+        "sensor": said,
+        "notice": approval_notice(req),
+        "approve_command": f"investor-mimic approvals approve {req.id}",
+    }
 
 
 def _paper_broker(settings: Settings) -> Any:
@@ -385,6 +423,12 @@ def print_proposals(summary: dict[str, Any]) -> None:
         print("  none")
     if not summary["approvable"]:
         print(f"not approvable: {'; '.join(summary['not_approvable_because'])}")
+    approval = summary.get("approval") or {}
+    if approval.get("approve_command"):
+        print(f"\napproval request {approval['request_id']} ({approval['status']}); approve with:")
+        print(f"  {approval['approve_command']}")
+    elif rows:
+        print(f"\nno approval request: {approval.get('sensor') or 'see the log'}")
 
 
 def run_demo(size: str | None, seed: int | None, null: bool, as_json: bool) -> int:

@@ -7,25 +7,16 @@ backtest agree on them.
 from __future__ import annotations
 
 from datetime import date, datetime
-from functools import lru_cache
 
-import numpy as np
-
-from investor_mimic.core.calendar import MARKET_CLOSE, nyse_holidays, previous_trading_day
+from investor_mimic.core.calendar import previous_trading_day, session_close, sessions_between
 
 #: Session 0 of the rebalance schedule: the first NYSE session of 2000.
 REBALANCE_ANCHOR = date(2000, 1, 3)
 
 
-@lru_cache(maxsize=8)
-def _holidays(last_year: int) -> np.ndarray:
-    days = [h for y in range(REBALANCE_ANCHOR.year, last_year + 1) for h in nyse_holidays(y)]
-    return np.array(days, dtype="datetime64[D]")
-
-
 def session_number(day: date) -> int:
     """NYSE sessions from :data:`REBALANCE_ANCHOR` to ``day`` (0 on the anchor)."""
-    return int(np.busday_count(REBALANCE_ANCHOR, day, holidays=_holidays(day.year + 1)))
+    return int(sessions_between([REBALANCE_ANCHOR], day)[0])
 
 
 def is_rebalance_day(day: date, every: int) -> bool:
@@ -35,12 +26,12 @@ def is_rebalance_day(day: date, every: int) -> bool:
 
 def tradable_session(now: datetime, next_open: datetime) -> date | None:
     """The trading day whose score may be traded by orders sent ``now``: the session
-    before the next open, once it has closed. None while a session is open (its score is
-    not final, and the previous day's would reach the market a day late).
+    before the next open, once it has closed (13:00 on an early-close day). None while a
+    session is open (its score is not final, and the previous day's would reach the
+    market a day late).
 
     This is the project's timing convention: a score for D, known at D's close, trades
     at D+1's open — so a proposal for any other day than this one is stale.
     """
     day = previous_trading_day(next_open.date())
-    closed = datetime.combine(day, MARKET_CLOSE) <= now
-    return day if closed else None
+    return day if session_close(day) <= now else None

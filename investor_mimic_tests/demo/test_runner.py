@@ -102,11 +102,11 @@ def test_demo_materializes_the_tiny_world_with_every_check_passing(
 def assert_the_day_ends_with_proposals_that_fill_next_open(
     summary: dict, manifest: dict, data_dir: Path, world: Path
 ) -> None:
-    """The demo proposes for its last scored day D; the world holds D+1's bars, and an
-    order sent that evening fills at D+1's open on the paper broker."""
+    """The demo proposes for its last scored day D and prints the command approving its
+    request; the world holds D+1's bars, so that command fills every order at D+1's open
+    on the paper broker: ``make demo`` to a filled paper order in two commands."""
     from datetime import date
 
-    from investor_mimic.broker.models import OrderRequest, client_order_id
     from investor_mimic.broker.paper import PaperBroker
     from investor_mimic.core.calendar import next_trading_day
     from investor_mimic.core.warehouse import Warehouse
@@ -126,17 +126,38 @@ def assert_the_day_ends_with_proposals_that_fill_next_open(
     assert book["date"] == summary["proposal_day"] and book["equity"] > 0 and book["cash"] > 0
     assert isinstance(book["positions"], list)
 
-    rules = TradingSettings.model_validate({"slippage_bps": 5.0})
-    broker = PaperBroker(Warehouse(f"sqlite:///{data_dir / 'warehouse.db'}"), rules)
-    assert broker.clock().next_open.date() == next_trading_day(day)
-    p = next(p for p in proposals if p["side"] == "buy")
-    order = broker.submit(
-        OrderRequest(client_order_id("test", p["ticker"], "buy"), p["ticker"], "buy", 1)
+    # the second command: approve the request the demo created; it fills at D+1's open
+    approval = summary["approval"]
+    assert approval["status"] == "pending", approval
+    assert (
+        approval["approve_command"] == f"investor-mimic approvals approve {approval['request_id']}"
     )
-    filled = broker.get_order(order.client_order_id)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "investor_mimic.cli",
+            "approvals",
+            "approve",
+            approval["request_id"],
+        ],
+        cwd=data_dir.parent,
+        env=clean_env(data_dir),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    rules = TradingSettings()
+    broker = PaperBroker(Warehouse(f"sqlite:///{data_dir / 'warehouse.db'}"), rules)
+    fills = broker.fills(next_trading_day(day), next_trading_day(day))
+    assert sorted((f.ticker, f.side, f.qty) for f in fills) == sorted(
+        (p["ticker"], p["side"], p["shares"]) for p in proposals
+    )
     opens = bars[bars["date"] == pd.Timestamp(next_trading_day(day))].set_index("ticker")["open"]
-    assert filled is not None and filled.status == "filled"
-    assert filled.filled_avg_price == pytest.approx(opens[p["ticker"]] * (1 + 5.0 / 1e4))
+    for f in fills:
+        slip = 1 + rules.slippage_bps / 1e4 if f.side == "buy" else 1 - rules.slippage_bps / 1e4
+        assert f.price == pytest.approx(opens[f.ticker] * slip)
 
 
 def test_definitions_validate(tmp_path: Path) -> None:
