@@ -177,7 +177,6 @@ def _request_approval(defs: Any, instance: Any, settings: Settings) -> dict[str,
     from investor_mimic.approval.report import approval_notice
     from investor_mimic.approval.store import ApprovalStore
     from investor_mimic.defs.approval.sensors import approval_requests_sensor
-
     from investor_mimic.defs.resources import build_resources
 
     context = dg.build_sensor_context(
