@@ -16,7 +16,7 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
-from investor_mimic.core import frames
+from investor_mimic.core import frames, quality
 from investor_mimic.defs.partitions import trading_day_partitions
 from investor_mimic.defs.resources import TradingResource
 from investor_mimic.defs.trading.assets import TRADE_PROPOSALS, trade_proposals
@@ -61,21 +61,21 @@ def _limit_check(name: str) -> dg.AssetChecksDefinition:
     name=SCHEMA_CHECK,
     blocking=True,
     partitions_def=trading_day_partitions,
-    description="Columns and dtypes match frames.TRADE_PROPOSALS; one order per ticker; "
-    "sides are buy or sell; shares and prices positive.",
+    description="The frames.TRADE_PROPOSALS contract: columns and dtypes, one order per "
+    "ticker, sides buy or sell, positive shares and prices.",
 )
 def proposals_schema(trade_proposals: pd.DataFrame) -> dg.AssetCheckResult:
-    p = trade_proposals
-    problems = frames.schema_problems(p, frames.TRADE_PROPOSALS)
-    if not problems:
-        if p["ticker"].duplicated().any():
-            problems.append("more than one order for a ticker")
-        if not p["side"].isin(["buy", "sell"]).all():
-            problems.append("side other than buy/sell")
-        if not ((p["shares"] > 0) & (p["ref_price"] > 0)).all():
-            problems.append("non-positive shares or prices")
+    spec = frames.TRADE_PROPOSALS
+    reports = [
+        quality.schema(trade_proposals, spec),
+        quality.duplicate_keys(trade_proposals, spec.key),
+        quality.ranges(trade_proposals, spec),
+    ]
+    problems = [p for r in reports for p in r.problems]
     return dg.AssetCheckResult(
-        passed=not problems, description="; ".join(problems) or "ok", metadata={"rows": len(p)}
+        passed=not problems,
+        description="; ".join(problems[:3]) or "ok",
+        metadata={"rows": len(trade_proposals), "problems": len(problems)},
     )
 
 
