@@ -54,6 +54,7 @@ check: install
 bench: install
 	$(PY) benchmarks/factor_panel_large.py
 	$(PY) benchmarks/backfill_demo_year.py
+	$(PY) benchmarks/portfolio_daily.py
 
 clean:
 	rm -rf .data $(VENV)

@@ -1,4 +1,4 @@
-"""The one Definitions object: sources, SQL models, factors and scoring, with resources."""
+"""The one Definitions object: sources, SQL models, factors, scoring, trading and approval."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import dagster as dg
 
 # Modules, not their Definitions objects: Dagster's module loader (``dagster dev -m``,
 # ``dagster definitions validate -m``) refuses a module holding more than one at top level.
+from investor_mimic.defs import trading
 from investor_mimic.defs.approval import sensors as approval
 from investor_mimic.defs.factors import assets as factors
 from investor_mimic.defs.metadata import with_ui_metadata
@@ -23,6 +24,7 @@ def build_definitions() -> dg.Definitions:
             sql_model_defs(),
             factors.factor_defs,
             scoring.scoring_defs,
+            trading.trading_defs,
             approval.approval_defs,
             alerts.alert_defs,
             dg.Definitions(

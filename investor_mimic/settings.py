@@ -12,11 +12,154 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 WorldSize = Literal["tiny", "demo", "large"]
 FitMethod = Literal["ic", "ridge"]
+SizingMethod = Literal["equal", "score_weighted", "inverse_volatility"]
+
+
+def _env(name: str, *seed_names: str) -> AliasChoices:
+    """``IM_<NAME>`` plus the names the seed project's users already know (``MAX_POSITIONS``)."""
+    return AliasChoices(f"IM_{name.upper()}", *seed_names)
+
+
+class TradingSettings(BaseSettings):
+    """Risk limits, sizing, costs and the broker: everything the portfolio logic obeys.
+
+    Why its own typed model: :mod:`investor_mimic.portfolio` (and the backtest) take this
+    one object, so a test or a backtest grid builds ``TradingSettings(max_positions=5)``
+    without touching the environment. Fractions are of equity (0.10 = 10 %). Each field
+    reads ``IM_<NAME>``; the seed's names (``MAX_POSITIONS``, ``REBALANCE_FREQUENCY``,
+    ``SIGNAL_THRESHOLD``, ``STOP_LOSS_PCT``, ``TAKE_PROFIT_PCT``) are accepted as aliases;
+    the broker itself (``IM_BROKER``) and ``PAPER_TRADING`` (an alias of ``ALPACA_PAPER``)
+    are execution settings of :class:`Settings`.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="IM_", env_file=".env", extra="ignore", validate_by_name=True, frozen=True
+    )
+
+    max_positions: int = Field(
+        10,
+        ge=1,
+        validation_alias=_env("max_positions", "MAX_POSITIONS"),
+        description="Most positions held at once (seed name MAX_POSITIONS).",
+    )
+    rebalance_frequency: int = Field(
+        10,
+        ge=1,
+        validation_alias=_env("rebalance_frequency", "REBALANCE_FREQUENCY"),
+        description="Trading days between rebalances; stops are checked every day "
+        "(seed name REBALANCE_FREQUENCY).",
+    )
+    signal_threshold: float = Field(
+        0.6,
+        ge=0.0,
+        lt=1.0,
+        validation_alias=_env("signal_threshold", "SIGNAL_THRESHOLD"),
+        description="Percentile of the day's composite a name must reach to be bought "
+        "(seed name SIGNAL_THRESHOLD).",
+    )
+    stop_loss_pct: float | None = Field(
+        0.20,
+        gt=0.0,
+        lt=1.0,
+        validation_alias=_env("stop_loss_pct", "STOP_LOSS_PCT"),
+        description="Exit a position this far below its entry price; unset = off "
+        "(seed name STOP_LOSS_PCT).",
+    )
+    take_profit_pct: float | None = Field(
+        None,
+        gt=0.0,
+        validation_alias=_env("take_profit_pct", "TAKE_PROFIT_PCT"),
+        description="Exit a position this far above its entry price; unset = off.",
+    )
+    max_position_pct: float = Field(
+        0.10,
+        gt=0.0,
+        le=1.0,
+        validation_alias=_env("max_position_pct"),
+        description="Largest weight a buy may bring one name to.",
+    )
+    max_sector_pct: float = Field(
+        0.30,
+        gt=0.0,
+        le=1.0,
+        validation_alias=_env("max_sector_pct"),
+        description="Largest weight a buy may bring one sector to.",
+    )
+    cash_buffer_pct: float = Field(
+        0.05,
+        ge=0.0,
+        lt=1.0,
+        validation_alias=_env("cash_buffer_pct"),
+        description="Share of equity the targets leave in cash.",
+    )
+    min_trade_value: float = Field(
+        100.0,
+        ge=0.0,
+        validation_alias=_env("min_trade_value"),
+        description="Orders worth less (dollars at the reference price) are dropped.",
+    )
+    max_turnover: float = Field(
+        1.0,
+        gt=0.0,
+        validation_alias=_env("max_turnover"),
+        description="Most traded value per rebalance as a share of equity (buys + sells; "
+        "stop-loss and take-profit exits not counted).",
+    )
+    sizing_method: SizingMethod = Field(
+        "equal",
+        validation_alias=_env("sizing_method"),
+        description="Target weights: equal, score_weighted or inverse_volatility.",
+    )
+    volatility_days: int = Field(
+        63,
+        ge=5,
+        validation_alias=_env("volatility_days"),
+        description="Trading days of daily returns behind inverse-volatility sizing.",
+    )
+    commission_bps: float = Field(
+        1.0,
+        ge=0.0,
+        validation_alias=_env("commission_bps"),
+        description="Commission per order in basis points of its value (proposals, paper fills).",
+    )
+    slippage_bps: float = Field(
+        5.0,
+        ge=0.0,
+        validation_alias=_env("slippage_bps"),
+        description="Price concession per fill in basis points (proposals, paper fills).",
+    )
+    fractional_shares: bool = Field(
+        False,
+        validation_alias=_env("fractional_shares"),
+        description="Trade fractional shares; whole shares when false.",
+    )
+    paper_initial_cash: float = Field(
+        100_000.0,
+        gt=0.0,
+        validation_alias=_env("paper_initial_cash"),
+        description="Cash the paper broker's account starts with.",
+    )
+    paper_max_volume_pct: float = Field(
+        0.05,
+        gt=0.0,
+        le=1.0,
+        validation_alias=_env("paper_max_volume_pct"),
+        description="Share of a bar's volume one paper fill may take (the rest expires).",
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TradingSettings:
+        if self.max_position_pct > self.max_sector_pct:
+            raise ValueError(
+                f"max_position_pct ({self.max_position_pct}) exceeds max_sector_pct "
+                f"({self.max_sector_pct}): one name would break its sector's limit"
+            )
+        return self
 
 
 class Settings(BaseSettings):
@@ -88,8 +231,9 @@ class Settings(BaseSettings):
     )
     alpaca_paper: bool = Field(
         True,
-        validation_alias=AliasChoices("IM_ALPACA_PAPER", "ALPACA_PAPER"),
-        description="Alpaca paper account (default). false alone does not trade live: "
+        validation_alias=AliasChoices("IM_ALPACA_PAPER", "ALPACA_PAPER", "PAPER_TRADING"),
+        description="Alpaca paper account (default; also read from the seed's PAPER_TRADING). "
+        "false alone does not trade live: "
         "IM_ALPACA_LIVE_TRADING_CONFIRMED must be true too.",
     )
     alpaca_live_trading_confirmed: bool = Field(
@@ -231,6 +375,12 @@ class Settings(BaseSettings):
     )
     code_branch: str = Field("main", description="Branch the UI's code links point at.")
 
+    # trading: one typed model, also settable field by field (rows below this one)
+    trading: TradingSettings = Field(
+        default_factory=TradingSettings,
+        description="All trading settings as one JSON object; each also has its own variable.",
+    )
+
     @property
     def resolved_warehouse_url(self) -> str:
         if self.warehouse_url:
@@ -295,7 +445,13 @@ def settings_table() -> str:
     """The README's settings table, generated so docs and code cannot drift (a test compares)."""
     rows = ["| variable | default | what it does |", "|---|---|---|"]
     for name, info in Settings.model_fields.items():
+        if name == "trading":
+            rows.append(f"| `IM_TRADING` | (unset) | {info.description} |")
+            continue
         default = info.default_factory() if info.default_factory else info.default  # type: ignore[call-arg]
         shown = "(unset)" if default in (None, [], {}) else f"`{_shown(default)}`"
+        rows.append(f"| `IM_{name.upper()}` | {shown} | {info.description} |")
+    for name, info in TradingSettings.model_fields.items():
+        shown = "(unset)" if info.default is None else f"`{info.default}`"
         rows.append(f"| `IM_{name.upper()}` | {shown} | {info.description} |")
     return "\n".join(rows)

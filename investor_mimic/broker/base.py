@@ -7,9 +7,10 @@ up by its ``client_order_id`` before submitting it, and treat a timeout or a 5xx
 
 from __future__ import annotations
 
-from typing import Protocol
+from datetime import date
+from typing import Protocol, runtime_checkable
 
-from investor_mimic.broker.models import Account, Clock, Order, OrderRequest, Position
+from investor_mimic.broker.models import Account, Clock, Fill, Order, OrderRequest, Position
 
 
 class Broker(Protocol):
@@ -27,4 +28,17 @@ class Broker(Protocol):
 
     def submit(self, order: OrderRequest) -> Order:
         """Send one market order; raises BrokerError (retryable or not) on refusal."""
+        ...
+
+
+@runtime_checkable
+class ReportsFills(Protocol):
+    """A broker that can list its executions by day (the paper broker does).
+
+    Optional on purpose: the daily ``portfolio`` asset counts a day's trades with it
+    when the broker offers it, so no broker has to implement it to trade.
+    """
+
+    def fills(self, start: date, end: date) -> list[Fill]:
+        """Executions whose fill time falls on a day in [start, end], oldest first."""
         ...

@@ -137,3 +137,17 @@ class Clock:
     is_open: bool
     next_open: datetime
     next_close: datetime
+
+
+@dataclass(frozen=True)
+class Fill:
+    """One execution of an order (price after slippage; commission in dollars)."""
+
+    client_order_id: str
+    broker_order_id: str
+    ticker: str
+    side: Side
+    qty: float
+    price: float
+    commission: float
+    filled_at: datetime

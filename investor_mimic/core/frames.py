@@ -664,3 +664,71 @@ def __getattr__(name: str) -> Any:
 
         return getattr(registry, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+TRADE_PROPOSALS = contract(
+    "trade_proposals",
+    {
+        "date": "date",
+        "ticker": "string",
+        "side": "string",
+        "shares": "float",
+        "ref_price": "float",
+        "notional": "float",
+        "score": "float",
+        "target_weight": "float",
+        "sector": "string",
+        "reason": "string",
+    },
+    key=("date", "ticker"),
+    nullable=("score",),
+    rules=(
+        Rule(
+            "side is buy or sell",
+            "side other than buy/sell",
+            ("side",),
+            lambda f: f["side"].isin(["buy", "sell"]),
+        ),
+        Rule("shares > 0", "non-positive shares", ("shares",), lambda f: f["shares"] > 0),
+        Rule("ref_price > 0", "non-positive prices", ("ref_price",), lambda f: f["ref_price"] > 0),
+    ),
+    description="Orders proposed for day `date`, for the next session's open: sells first, "
+    "then buys, each sized at that day's close.",
+    column_descriptions={
+        "ref_price": "the close of `date` the order was sized at",
+        "notional": "shares x ref_price",
+        "score": "composite score; missing for a held name the composite no longer scores",
+        "target_weight": "the name's weight in the target portfolio (0 for exits)",
+        "reason": "entry, rebalance, exit, stop_loss or take_profit",
+    },
+)
+
+PORTFOLIO = contract(
+    "portfolio",
+    {
+        "date": "date",
+        "asset_class": "string",
+        "ticker": "string",
+        "shares": "float",
+        "avg_entry_price": "float",
+        "price": "float",
+        "market_value": "float",
+        "weight": "float",
+        "sector": "string",
+    },
+    key=("date", "asset_class", "ticker"),
+    rules=(
+        Rule(
+            "asset_class is stock or cash",
+            "asset class other than stock/cash",
+            ("asset_class",),
+            lambda f: f["asset_class"].isin(["stock", "cash"]),
+        ),
+    ),
+    description="The broker's book at `date`'s close: one row per position (asset_class "
+    "stock) plus one cash row (asset_class cash, ticker USD, market_value = cash).",
+    column_descriptions={
+        "price": "the last close on or before `date`",
+        "weight": "market_value / equity",
+    },
+)

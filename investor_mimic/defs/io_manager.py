@@ -101,9 +101,10 @@ class PartitionedParquetIOManager(dg.ConfigurableIOManager):
     def _read(self, path: str) -> pd.DataFrame:
         return pd.read_parquet(path, filesystem=self._filesystem()[0])
 
-    def read_asset(self, key: dg.AssetKey) -> pd.DataFrame:
-        """An unpartitioned asset's stored value, outside a run (summaries, notebooks)."""
-        return self._read(self._file(key, None))
+    def read_asset(self, key: dg.AssetKey, partition: str | None = None) -> pd.DataFrame:
+        """An asset's stored value (one partition of a partitioned asset), outside a run
+        (summaries, notebooks)."""
+        return self._read(self._file(key, partition))
 
     def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame) -> None:
         if obj is None:

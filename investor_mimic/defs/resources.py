@@ -12,8 +12,9 @@ from typing import Any
 
 import dagster as dg
 
+from investor_mimic.broker.base import Broker
 from investor_mimic.core.warehouse import Warehouse
-from investor_mimic.settings import Settings, get_settings
+from investor_mimic.settings import Settings, TradingSettings, get_settings
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -34,13 +35,37 @@ class ResearchConfig(dg.ConfigurableResource):
     stale_after_days: int = 5
 
 
+class TradingResource(dg.ConfigurableResource):
+    """The trading settings (limits, sizing, costs, broker) as one JSON document, so the
+    UI's resources tab shows exactly what the proposals obeyed."""
+
+    settings_json: str
+
+    def rules(self) -> TradingSettings:
+        return TradingSettings.model_validate_json(self.settings_json)
+
+
+class BrokerResource(dg.ConfigurableResource):
+    """The broker positions are read from and orders go to, built by
+    :func:`investor_mimic.broker.factory.make_broker` from this process's settings
+    (``IM_BROKER``: the warehouse paper broker by default), like the CLI builds it."""
+
+    def broker(self) -> Broker:
+        from investor_mimic.broker.factory import make_broker
+
+        return make_broker(get_settings())
+
+
 def build_resources(settings: Settings | None = None) -> dict[str, Any]:
     """Resources for this environment: local files/SQLite, or S3/PostgreSQL."""
     from investor_mimic.defs.sources.resource import SourcesResource
 
     settings = settings or get_settings()
+    trading = TradingResource(settings_json=settings.trading.model_dump_json())
     return {
         "warehouse": WarehouseResource(url=settings.resolved_warehouse_url),
+        "trading": trading,
+        "broker": BrokerResource(),
         "sources": SourcesResource(),
         "research": ResearchConfig(
             fit_method=settings.fit_method,

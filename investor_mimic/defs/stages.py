@@ -30,6 +30,7 @@ from dagster._core.remote_representation.code_location import InProcessCodeLocat
 from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
+    PARTITION_NAME_TAG,
 )
 from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 
@@ -124,10 +125,12 @@ class StageRunner:
         job: str,
         *,
         partition_range: tuple[str, str] | None = None,
+        partition_key: str | None = None,
         tags: Mapping[str, str] | None = None,
     ) -> StageRun:
         """Create a run of ``job`` from the code location and execute it here; a
-        partitioned job runs once over ``partition_range`` (first, last)."""
+        partitioned job runs once over ``partition_range`` (first, last) or on the one
+        ``partition_key``."""
         start = time.perf_counter()
         remote_job = self.location.get_repository(self.repository_name).get_full_job(job)
         recon = self.location.get_reconstructable_job(self.repository_name, job)
@@ -135,6 +138,8 @@ class StageRunner:
         run_tags = {**job_def.run_tags, **self.tags, **(tags or {})}
         if partition_range is not None:
             run_tags |= range_tags(*partition_range)
+        if partition_key is not None:
+            run_tags[PARTITION_NAME_TAG] = partition_key
         run = self.instance.create_run_for_job(
             job_def,
             run_config=self.run_config,

@@ -7,6 +7,11 @@ against a persistent Dagster instance under DAGSTER_HOME (default
 on the Overview timeline, every partition, check and metadata plot, and re-executes
 any of them. Long daily ranges run as single-run backfills. This module imports no
 Dagster; the runner does.
+
+The demo ends where a user's day ends: with the proposals of the last scored day D. The
+sources are loaded one session further (the world's last session, D+1), so an approved
+order has the bar it fills on; the paper broker's clock is pinned to D's evening, the
+moment the score of D is final and its orders wait for D+1's open.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import sys
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from investor_mimic.settings import Settings
@@ -74,6 +80,12 @@ def run_pipeline(settings: Settings, *, quiet: bool = False) -> dict[str, Any]:
     from investor_mimic.defs.instance import open_instance
     from investor_mimic.defs.partitions import FILERS, multi_partition_key
     from investor_mimic.defs.stages import StageRunner
+    from investor_mimic.defs.trading.demo import (
+        DEMO_EVENING,
+        pin_paper_clock,
+        request_approval,
+        trading_summary,
+    )
     from investor_mimic.demo import ensure_world
 
     t0 = time.perf_counter()
@@ -91,8 +103,13 @@ def run_pipeline(settings: Settings, *, quiet: bool = False) -> dict[str, Any]:
     runner = StageRunner(instance, tags=tags)
     tally = Tally()
 
-    def run(job: str, stage: str, partition_range: tuple[str, str] | None = None) -> None:
-        result = runner.run(job, partition_range=partition_range)
+    def run(
+        job: str,
+        stage: str,
+        partition_range: tuple[str, str] | None = None,
+        partition_key: str | None = None,
+    ) -> None:
+        result = runner.run(job, partition_range=partition_range, partition_key=partition_key)
         tally.add(result)
         tally.seconds[stage] = tally.seconds.get(stage, 0.0) + result.seconds
         _log(f"  {stage}: {result.seconds:.1f}s", quiet)
@@ -102,6 +119,8 @@ def run_pipeline(settings: Settings, *, quiet: bool = False) -> dict[str, Any]:
     days = trading_days(manifest.start, manifest.end)
     first, last = days[0].strftime("%Y-%m-%d"), days[-1].strftime("%Y-%m-%d")
     panel_first = days[min(WARMUP_DAYS, len(days) - 1)].strftime("%Y-%m-%d")
+    # the last session is "tomorrow": its bars fill the orders proposed on the day before
+    scored = days[-2].strftime("%Y-%m-%d")
     filers = [f.cik for f in manifest.filers]
     instance.add_dynamic_partitions(
         FILERS, [f for f in filers if not instance.has_dynamic_partition(FILERS, f)]
@@ -125,16 +144,35 @@ def run_pipeline(settings: Settings, *, quiet: bool = False) -> dict[str, Any]:
         run("daily_sources_job", "daily_sources", (first, last))
         _log("SQL models", quiet)
         run("sql_models_job", "sql_models")
-        _log(f"factor panel {panel_first}..{last} (single run)", quiet)
-        run("factor_panel_job", "factor_panel", (panel_first, last))
+        _log(f"factor panel {panel_first}..{scored} (single run)", quiet)
+        run("factor_panel_job", "factor_panel", (panel_first, scored))
         _log("walk-forward weights", quiet)
         run("refit_job", "factor_weights")
         _log("composite score", quiet)
-        run("composite_job", "composite_score", (panel_first, last))
+        run("composite_job", "composite_score", (panel_first, scored))
         _log("evaluation", quiet)
         run("evaluation_job", "factor_evaluation")
+        day = date.fromisoformat(scored)
+        if settings.broker == "paper":
+            _log(
+                f"portfolio and trade proposals for {scored} "
+                f"(paper broker at {DEMO_EVENING:%H:%M})",
+                quiet,
+            )
+            pin_paper_clock(settings, day)
+            run("trading_job", "trade_proposals", partition_key=scored)
+            _log("approval request (the approval sensor, evaluated once)", quiet)
+            approval = request_approval(instance, settings)
+        else:
+            _log(
+                f"trading skipped: the demo trades on the paper broker, not {settings.broker}",
+                quiet,
+            )
 
-    return _summary(settings, manifest, tally, time.perf_counter() - t0)
+    summary = _summary(settings, manifest, tally, time.perf_counter() - t0)
+    if settings.broker == "paper":
+        summary |= trading_summary(settings, instance, day) | {"approval": approval}
+    return summary
 
 
 def _summary(settings: Settings, manifest: Any, tally: Tally, seconds: float) -> dict[str, Any]:
@@ -190,6 +228,8 @@ def print_summary(summary: dict[str, Any]) -> None:
         f"Demo world {w['size']} seed {w['seed']}{' (null)' if w['null'] else ''}: "
         f"{w['tickers']} tickers, {w['filers']} filers, {w['start']}..{w['end']}"
     )
+    if "proposals" in summary:
+        print_proposals(summary)
     print()
     print(
         tabulate(
@@ -253,3 +293,62 @@ def run_demo(size: str | None, seed: int | None, null: bool, as_json: bool) -> i
     else:
         print_summary(summary)
     return 0 if summary["checks"]["failed"] == 0 else 1
+
+
+def print_proposals(summary: dict[str, Any]) -> None:
+    from tabulate import tabulate
+
+    book = summary["portfolio"]
+    print(
+        f"\nPaper portfolio at the close of {book['date']}: equity {book['equity']:,.2f}, "
+        f"cash {book['cash']:,.2f}, {len(book['positions'])} positions"
+    )
+    rows = [
+        (
+            p["side"],
+            p["ticker"],
+            f"{p['shares']:g}",
+            p["ref_price"],
+            p["notional"],
+            f"{p['target_weight']:.1%}",
+            p["sector"],
+            p["reason"],
+            "all passed"
+            if all(p["limit_checks"].values())
+            else ", ".join(k for k, v in p["limit_checks"].items() if not v),
+        )
+        for p in summary["proposals"]
+    ]
+    print(
+        f"\nProposals of {summary['proposal_day']} for the open of "
+        f"{summary['fills_at_open_of']} ({len(rows)} orders, sells first):"
+    )
+    if rows:
+        print(
+            tabulate(
+                rows,
+                headers=[
+                    "side",
+                    "ticker",
+                    "shares",
+                    "close",
+                    "notional",
+                    "target",
+                    "sector",
+                    "reason",
+                    "limits",
+                ],
+                tablefmt="simple",
+                floatfmt=",.2f",
+            )
+        )
+    else:
+        print("  none")
+    if not summary["approvable"]:
+        print(f"not approvable: {'; '.join(summary['not_approvable_because'])}")
+    approval = summary.get("approval") or {}
+    if approval.get("approve_command"):
+        print(f"\napproval request {approval['request_id']} ({approval['status']}); approve with:")
+        print(f"  {approval['approve_command']}")
+    elif rows:
+        print(f"\nno approval request: {approval.get('sensor') or 'see the log'}")

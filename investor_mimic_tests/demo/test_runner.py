@@ -13,6 +13,7 @@ from pathlib import Path
 
 import dagster as dg
 import pandas as pd
+import pytest
 
 from investor_mimic_tests.helpers.demo_run import DemoRun, clean_env, mtimes
 
@@ -66,6 +67,69 @@ def test_demo_materializes_the_tiny_world_with_every_check_passing(tiny_demo: De
     assert "EWC" in str(meta["inference"].value)
     assert 0.0 <= float(meta["oos/rank_ic_pvalue"].value) <= 1.0
     assert set(summary["oos_ic_pvalue"]) == set(summary["oos_ic"])
+
+    assert_the_day_ends_with_proposals_that_fill_next_open(summary, manifest, done.data_dir, world)
+
+
+def assert_the_day_ends_with_proposals_that_fill_next_open(
+    summary: dict, manifest: dict, data_dir: Path, world: Path
+) -> None:
+    """The demo proposes for its last scored day D and prints the command approving its
+    request; the world holds D+1's bars, so that command fills every order at D+1's open
+    on the paper broker: ``make demo`` to a filled paper order in two commands."""
+    from datetime import date
+
+    from investor_mimic.broker.paper import PaperBroker
+    from investor_mimic.core.calendar import next_trading_day
+    from investor_mimic.core.warehouse import Warehouse
+    from investor_mimic.portfolio.limits import LIMITS
+    from investor_mimic.settings import TradingSettings
+
+    day = date.fromisoformat(summary["proposal_day"])
+    bars = pd.read_parquet(world / "market" / "bars.parquet")
+    assert next_trading_day(day) == bars["date"].max().date() == date.fromisoformat(manifest["end"])
+    assert summary["fills_at_open_of"] == manifest["end"]
+    proposals = summary["proposals"]
+    assert proposals and summary["approvable"], summary["not_approvable_because"]
+    for p in proposals:
+        assert p["side"] in ("buy", "sell") and p["shares"] > 0
+        assert set(p["limit_checks"]) == set(LIMITS) and all(p["limit_checks"].values())
+    book = summary["portfolio"]
+    assert book["date"] == summary["proposal_day"] and book["equity"] > 0 and book["cash"] > 0
+    assert isinstance(book["positions"], list)
+
+    # the second command: approve the request the demo created; it fills at D+1's open
+    approval = summary["approval"]
+    assert approval["status"] == "pending", approval
+    assert (
+        approval["approve_command"] == f"investor-mimic approvals approve {approval['request_id']}"
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "investor_mimic.cli",
+            "approvals",
+            "approve",
+            approval["request_id"],
+        ],
+        cwd=data_dir.parent,
+        env=clean_env(data_dir),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    rules = TradingSettings()
+    broker = PaperBroker(Warehouse(f"sqlite:///{data_dir / 'warehouse.db'}"), rules)
+    fills = broker.fills(next_trading_day(day), next_trading_day(day))
+    assert sorted((f.ticker, f.side, f.qty) for f in fills) == sorted(
+        (p["ticker"], p["side"], p["shares"]) for p in proposals
+    )
+    opens = bars[bars["date"] == pd.Timestamp(next_trading_day(day))].set_index("ticker")["open"]
+    for f in fills:
+        slip = 1 + rules.slippage_bps / 1e4 if f.side == "buy" else 1 - rules.slippage_bps / 1e4
+        assert f.price == pytest.approx(opens[f.ticker] * slip)
 
 
 def test_definitions_validate(tmp_path: Path) -> None:

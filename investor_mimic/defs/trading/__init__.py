@@ -1,1 +1,18 @@
-"""Dagster wiring of trading: trade proposals, risk-limit checks, execution (issue 8)."""
+"""Trading wiring: the daily portfolio, trade proposals and their blocking checks."""
+
+import dagster as dg
+
+from investor_mimic.defs.trading.assets import (
+    daily_trading_schedule,
+    portfolio,
+    trade_proposals,
+    trading_job,
+)
+from investor_mimic.defs.trading.checks import TRADE_PROPOSAL_CHECKS
+
+trading_defs = dg.Definitions(
+    assets=[portfolio, trade_proposals],
+    asset_checks=TRADE_PROPOSAL_CHECKS,
+    jobs=[trading_job],
+    schedules=[daily_trading_schedule],
+)
