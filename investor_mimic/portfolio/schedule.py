@@ -7,16 +7,27 @@ backtest agree on them.
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 
-from investor_mimic.core.calendar import previous_trading_day, session_close, sessions_between
+import numpy as np
+
+from investor_mimic.core.calendar import previous_trading_day, session_close, trading_days
 
 #: Session 0 of the rebalance schedule: the first NYSE session of 2000.
 REBALANCE_ANCHOR = date(2000, 1, 3)
 
 
+@lru_cache(maxsize=4)
+def _sessions_through(year: int) -> np.ndarray:
+    """Sessions from the anchor to the end of ``year`` (cached: the backtest asks daily)."""
+    return trading_days(REBALANCE_ANCHOR, date(year, 12, 31)).to_numpy().astype("datetime64[D]")
+
+
 def session_number(day: date) -> int:
-    """NYSE sessions from :data:`REBALANCE_ANCHOR` to ``day`` (0 on the anchor)."""
-    return int(sessions_between([REBALANCE_ANCHOR], day)[0])
+    """NYSE sessions from :data:`REBALANCE_ANCHOR` to ``day`` (0 on the anchor): the
+    exchange calendar's sessions, one-off closures included."""
+    sessions = _sessions_through(day.year)
+    return int(np.searchsorted(sessions, np.datetime64(day, "D"), side="left"))
 
 
 def is_rebalance_day(day: date, every: int) -> bool:
