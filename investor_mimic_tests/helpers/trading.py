@@ -32,9 +32,10 @@ from investor_mimic.defs.scoring.assets import (
     composite_score_valid,
     factor_weights,
 )
+from investor_mimic.defs.stages import range_tags
 from investor_mimic.defs.trading import trading_defs
 from investor_mimic.settings import get_settings
-from investor_mimic_tests.helpers.dagster import RANGE_END, RANGE_START, use_settings
+from investor_mimic_tests.helpers.dagster import use_settings
 
 DAY = date(2024, 6, 4)
 NEXT = next_trading_day(DAY)
@@ -108,11 +109,7 @@ class Market:
         day_range: tuple[date, date] | None = None,
     ) -> dg.ExecuteInProcessResult:
         """Run ``selection`` for ``day`` (or, as one run, for ``day_range``)."""
-        tags = (
-            {RANGE_START: day_range[0].isoformat(), RANGE_END: day_range[1].isoformat()}
-            if day_range
-            else None
-        )
+        tags = range_tags(day_range[0].isoformat(), day_range[1].isoformat()) if day_range else None
         return dg.materialize(
             list(parts),
             selection=list(selection),

@@ -3,10 +3,10 @@
 import dagster as dg
 
 from investor_mimic.defs.trading.assets import (
-    daily_trading_schedule,
     portfolio,
     trade_proposals,
     trading_job,
+    trading_schedule,
 )
 from investor_mimic.defs.trading.checks import TRADE_PROPOSAL_CHECKS
 
@@ -14,5 +14,5 @@ trading_defs = dg.Definitions(
     assets=[portfolio, trade_proposals],
     asset_checks=TRADE_PROPOSAL_CHECKS,
     jobs=[trading_job],
-    schedules=[daily_trading_schedule],
+    schedules=[trading_schedule],
 )

@@ -291,7 +291,7 @@ trading_job = dg.define_asset_job(
     selection=dg.AssetSelection.assets(portfolio, trade_proposals),
     partitions_def=trading_day_partitions,
 )
-daily_trading_schedule = trading_day_schedule(
+trading_schedule = trading_day_schedule(
     trading_job,
     19,
     40,
