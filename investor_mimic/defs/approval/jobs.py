@@ -67,7 +67,7 @@ def execute_request(
             raise dg.Failure(description=result.message)
         done = result.request
         assert done is not None
-        filled = sum(f.qty * f.price for f in done.fills)
+        filled = sum((f.qty * f.price for f in done.fills), 0.0)  # 0.0: no fills before the open
         return dg.Output(
             None,
             metadata={

@@ -7,9 +7,12 @@ Slack webhook and an apprise ``json://`` target on a loopback HTTP receiver. The
 reads the email, follows its approve link over real HTTP to the app under uvicorn, posts
 the decision, and ``execute_approved_requests_sensor`` then asks for exactly one run.
 
-The execution itself runs the project's Executor on the in-memory broker of
-helpers/brokers.py: the paper broker is not on main yet (``make_broker`` refuses
-``paper`` in this build), so ``execute_trades``' own broker cannot be used here.
+The run is the code location's own ``execute_trades`` job (from ``build_definitions()``,
+with the sensor's run config and tags) on the broker settings choose: the built-in paper
+broker on the same warehouse, its clock pinned at the proposal day's evening and
+``raw_prices`` seeded with the bars it marks and fills at. The orders wait for the next
+open; once that session's bars are in, ``investor-mimic approvals execute`` (what a
+person runs to see the fills) records each order's one fill.
 """
 
 from __future__ import annotations
@@ -18,7 +21,9 @@ import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import dagster as dg
@@ -26,18 +31,24 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from investor_mimic.approval.execution import Executor
+from investor_mimic import cli
 from investor_mimic.approval.store import ApprovalStore
 from investor_mimic.approval.web import create_app
+from investor_mimic.broker.models import OrderRequest
+from investor_mimic.broker.paper import PaperBroker
+from investor_mimic.broker.paper_tables import paper_fills, paper_orders
+from investor_mimic.core.warehouse import Warehouse
+from investor_mimic.definitions import build_definitions
 from investor_mimic.defs.approval.sensors import (
     approval_notifications_sensor,
     execute_approved_requests_sensor,
 )
 from investor_mimic.defs.resources import WarehouseResource
-from investor_mimic.settings import get_settings
-from investor_mimic_tests.helpers.approval import BEFORE_OPEN, new_request
-from investor_mimic_tests.helpers.brokers import MemoryBroker
+from investor_mimic.portfolio import costs
+from investor_mimic.settings import Settings, get_settings
+from investor_mimic_tests.helpers.approval import BEFORE_OPEN, DAY, new_request
 from investor_mimic_tests.helpers.loopback import Answer, LoopbackServer
+from investor_mimic_tests.helpers.paper import write_bars
 from investor_mimic_tests.helpers.webapp import SmtpSink, parts, running
 
 SMTP_PASSWORD = "e2e-smtp-Secret-5150"
@@ -46,6 +57,44 @@ HOOK = "/services/TE2E0000/BE2E0000/e2eHookSecret777"
 ALPACA_KEY, ALPACA_SECRET = "AKE2EKEY0099887766", "e2eAlpacaSecret-qwerty"
 SECRETS = (SMTP_PASSWORD, LINK_SECRET, HOOK, "e2eHookSecret777", ALPACA_KEY, ALPACA_SECRET)
 
+# the paper broker's sessions: the seed position is bought at DAY's open; the proposal
+# (made at DAY's close) fills at the next session's open, 2025-01-02
+SEED_DAY, FILL_DAY = date(2024, 12, 30), date(2025, 1, 2)
+BARS = {  # ticker → (open, close, volume)
+    SEED_DAY: {"AAA": (9.8, 9.9, 1e6), "BBB": (49.0, 49.5, 1e6), "CCC": (19.5, 19.6, 1e6)},
+    DAY: {"AAA": (9.9, 10.0, 1e6), "BBB": (49.6, 50.0, 1e6), "CCC": (19.7, 20.0, 1e6)},
+    FILL_DAY: {"AAA": (10.2, 10.4, 1e6), "BBB": (50.5, 51.0, 1e6), "CCC": (20.3, 20.1, 1e6)},
+}
+
+
+def seed_paper(settings: Settings) -> PaperBroker:
+    """The paper book the proposal acts on, made through the broker itself: 5 CCC bought
+    on SEED_DAY's evening and filled at DAY's open (the proposal sells them); the clock
+    then pinned at DAY's evening, when the proposal is made and approved."""
+    warehouse = Warehouse(settings.resolved_warehouse_url)
+    paper = PaperBroker(warehouse, settings.trading)
+    write_bars(warehouse, SEED_DAY, BARS[SEED_DAY])
+    paper.pin_clock(datetime(2024, 12, 30, 17, 0))
+    paper.submit(OrderRequest("seed-ccc", "CCC", "buy", 5))
+    write_bars(warehouse, DAY, BARS[DAY])
+    assert paper.settle() == 1
+    paper.pin_clock(BEFORE_OPEN)
+    return paper
+
+
+def at_paper(url: str, client_order_ids: set[str]) -> tuple[list[Any], list[Any]]:
+    """The paper broker's order and fill rows of these client order ids."""
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        orders = conn.execute(
+            sa.select(paper_orders).where(paper_orders.c.client_order_id.in_(client_order_ids))
+        ).all()
+        fills = conn.execute(
+            sa.select(paper_fills).where(paper_fills.c.client_order_id.in_(client_order_ids))
+        ).all()
+    engine.dispose()
+    return list(orders), list(fills)
+
 
 @dataclass
 class Setup:
@@ -53,7 +102,7 @@ class Setup:
     smtp: SmtpSink
     hooks: LoopbackServer
     web_url: str
-    broker: MemoryBroker
+    paper: PaperBroker
     warehouse_url: str
     cursor: str | None = None
     said: tuple[str, ...] = ()
@@ -67,6 +116,13 @@ class Setup:
         self.cursor = context.cursor
         self.said += (result.skip_message or "",)
         return result.skip_message or ""
+
+    def launch(self) -> Any:
+        """One evaluation of execute_approved_requests_sensor, as the daemon makes it."""
+        context = dg.build_sensor_context(
+            resources={"warehouse": WarehouseResource(url=self.warehouse_url)}
+        )
+        return execute_approved_requests_sensor(context)
 
     def slack(self) -> list[dict[str, object]]:
         return [r.json() for r in self.hooks.requests_to(HOOK)]
@@ -98,21 +154,22 @@ def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Setup]:
         }
         for k, v in env.items():
             monkeypatch.setenv(k, v)
+        monkeypatch.delenv("IM_BROKER", raising=False)  # the default: the paper broker
         get_settings.cache_clear()
-        url = get_settings().resolved_warehouse_url
+        settings = get_settings()
+        url = settings.resolved_warehouse_url
         store = ApprovalStore(url)
-        broker = MemoryBroker(prices={"AAA": 10.0, "BBB": 50.0, "CCC": 20.0}, now=BEFORE_OPEN)
-        broker.held["CCC"] = 5.0
-        app = create_app(get_settings(), store=store, broker=lambda: broker)
+        paper = seed_paper(settings)
+        app = create_app(settings, store=store)  # its broker: make_broker(settings), paper
         with running(app) as web_url:
             monkeypatch.setenv("IM_PUBLIC_URL", web_url)
             get_settings.cache_clear()
-            yield Setup(store, smtp, hooks, web_url, broker, url)
+            yield Setup(store, smtp, hooks, web_url, paper, url)
         store.dispose()
     get_settings.cache_clear()
 
 
-def test_approve_from_the_email_link_and_the_order_fills_exactly_once(
+def test_approve_from_the_email_link_and_the_paper_broker_fills_each_order_exactly_once(
     setup: Setup, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
 ) -> None:
     caplog.set_level(logging.DEBUG)
@@ -134,6 +191,8 @@ def test_approve_from_the_email_link_and_the_order_fills_exactly_once(
     # follow the link as a browser would, then decide with the token in the form body
     page = requests.get(approve, timeout=10)
     assert page.status_code == 200 and "Approve all 3 orders" in page.text
+    cash = setup.paper.account().cash
+    assert cash < 100_000.0 and f"{cash:,.0f}" in page.text  # the paper book, after the seed
     assert setup.store.get(req.id).status == "pending"  # GET decided nothing
     token = urlsplit(approve).query.removeprefix("token=")
     done = requests.post(
@@ -153,18 +212,61 @@ def test_approve_from_the_email_link_and_the_order_fills_exactly_once(
     assert "approved" in setup.notify()
     assert any("approved" in str(s["text"]) for s in setup.slack())
 
-    # the execution sensor asks for one run per request; executing fills once
-    launch = execute_approved_requests_sensor(
-        dg.build_sensor_context(resources={"warehouse": WarehouseResource(url=setup.warehouse_url)})
-    )
-    [run] = launch.run_requests  # type: ignore[union-attr]
-    assert run.run_key == req.id
-    executor = Executor(setup.store, setup.broker, actor="execute_trades", channel="dagster")
-    assert executor.execute(req.id).ok
-    assert executor.execute(req.id).outcome == "refused"  # a second launch sends nothing
-    assert len(setup.broker.orders) == 3 and setup.broker.calls.count("submit") == 3
+    # the execution sensor asks for one run per request, with the same run key on every
+    # tick; the code location's execute_trades sends the orders to the paper broker. Both
+    # requested runs execute (as a re-executed run would): the second sends nothing.
+    launches = [setup.launch(), setup.launch()]
+    runs = [r for launch in launches for r in launch.run_requests]
+    assert [r.run_key for r in runs] == [req.id, req.id]
+    job = build_definitions().resolve_job_def("execute_trades")
+    for run in runs:
+        result = job.execute_in_process(
+            run_config=run.run_config, tags={**run.tags, "dagster/run_key": run.run_key}
+        )
+        assert result.success
+        assert result.dagster_run.tags["approval_request"] == req.id
+    assert "no approved requests waiting" in setup.launch().skip_message
+    sent = {o.client_order_id for o in setup.store.get(req.id).orders}
+    orders, fills = at_paper(setup.warehouse_url, sent)
+    assert sorted(o.client_order_id for o in orders) == sorted(sent)  # each once
+    assert {o.status for o in orders} == {"new"} and fills == []  # waiting for the open
+    executed = setup.store.get(req.id)
+    assert executed.status == "executed" and executed.broker == "paper"
+
+    # the next session happens: its bars are in, the clock is after its close. Another
+    # run of the job sends nothing; `approvals execute` (twice) records the fills once.
+    write_bars(Warehouse(setup.warehouse_url), FILL_DAY, BARS[FILL_DAY])
+    setup.paper.pin_clock(datetime(2025, 1, 2, 17, 0))
+    assert job.execute_in_process(run_config=runs[0].run_config, tags=runs[0].tags).success
+    assert cli.main(["approvals", "execute", req.id]) == 0
+    assert cli.main(["approvals", "execute", req.id]) == 0
+    orders, fills = at_paper(setup.warehouse_url, sent)
+    assert len(orders) == 3 and {o.status for o in orders} == {"filled"}
+    assert sorted(f.client_order_id for f in fills) == sorted(sent)  # one fill per order
+    rules = get_settings().trading
+    expected = {
+        t: float((costs.buy_price if side == "buy" else costs.sell_price)(o, rules))
+        for t, side, o in [
+            ("AAA", "buy", BARS[FILL_DAY]["AAA"][0]),
+            ("BBB", "buy", BARS[FILL_DAY]["BBB"][0]),
+            ("CCC", "sell", BARS[FILL_DAY]["CCC"][0]),
+        ]
+    }
+    assert {f.ticker: f.price for f in fills} == pytest.approx(expected)  # at that open
+    assert {(f.ticker, f.qty, f.bar_date) for f in fills} == {
+        ("AAA", 10.0, FILL_DAY),
+        ("BBB", 4.0, FILL_DAY),
+        ("CCC", 5.0, FILL_DAY),
+    }
     done_req = setup.store.get(req.id)
-    assert done_req.status == "executed" and len(done_req.fills) == 3
+    assert done_req.status == "executed"
+    assert sorted((f.ticker, f.qty) for f in done_req.fills) == [
+        ("AAA", 10.0),
+        ("BBB", 4.0),
+        ("CCC", 5.0),
+    ]
+    assert {f.ticker: f.price for f in done_req.fills} == pytest.approx(expected)
+    assert {p.ticker: p.qty for p in setup.paper.positions()} == {"AAA": 10.0, "BBB": 4.0}
 
     # the trade confirmation: Slack and the apprise "trade" route (the Telegram stand-in)
     assert "executed" in setup.notify()
