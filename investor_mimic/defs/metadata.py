@@ -75,6 +75,7 @@ OWNERS: dict[str, list[str]] = {
     "sql_models": ["team:data"],
     "factors": ["team:research"],
     "scoring": ["team:research"],
+    "trading": ["team:trading"],
 }
 
 #: Kinds, in two families. Storage: where the asset's value lives — Parquet files

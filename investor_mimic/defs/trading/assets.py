@@ -21,7 +21,7 @@ import pandas as pd
 from investor_mimic.broker.base import Broker, ReportsFills
 from investor_mimic.core import frames
 from investor_mimic.core.warehouse import Warehouse
-from investor_mimic.defs.metadata import preview
+from investor_mimic.defs.metadata import PANDAS, PARQUET, preview
 from investor_mimic.defs.partitions import trading_day_partitions, trading_day_schedule
 from investor_mimic.defs.resources import BrokerResource, TradingResource, WarehouseResource
 from investor_mimic.portfolio import limits
@@ -106,7 +106,7 @@ def _previous_equity(instance: dg.DagsterInstance, day: date) -> float | None:
 
 @dg.asset(
     group_name=GROUP,
-    kinds={"pandas"},
+    kinds={PANDAS, PARQUET},
     partitions_def=trading_day_partitions,
     metadata={"partition_expr": "date"},
     ins={"factor_panel": dg.AssetIn()},
@@ -228,7 +228,7 @@ def _proposal_metadata(proposal: Proposal, orders: pd.DataFrame, rules: Any) -> 
 
 @dg.asset(
     group_name=GROUP,
-    kinds={"pandas"},
+    kinds={PANDAS, PARQUET},
     partitions_def=trading_day_partitions,
     metadata={"partition_expr": "date"},
     ins={
@@ -289,6 +289,8 @@ def trade_proposals(
 trading_job = dg.define_asset_job(
     "trading_job",
     selection=dg.AssetSelection.assets(portfolio, trade_proposals),
+    description="One trading day: the broker's book at the close, then the orders that move it "
+    "toward the day's target portfolio, under blocking risk-limit checks.",
     partitions_def=trading_day_partitions,
 )
 trading_schedule = trading_day_schedule(
