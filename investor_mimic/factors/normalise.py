@@ -102,11 +102,50 @@ def zscore(panel: pd.DataFrame, *, demean: bool = True) -> pd.DataFrame:
     return pd.DataFrame(scaled, index=panel.index, columns=panel.columns, copy=False)
 
 
+#: Rows (dates) normalised at a time: a block of 3,000 tickers stays in cache (~3 MB),
+#: so the dozen passes of winsorising and z-scoring run at cache speed instead of
+#: streaming 60 MB temporaries through memory. Row statistics are per row, and
+#: :func:`_row_sum` gives a row the same bits in any block, so the block size cannot
+#: change a value.
+BLOCK_ROWS = 128
+
+
+def normalise_values(
+    values: np.ndarray, *, q: float = 0.01, out: np.ndarray | None = None
+) -> np.ndarray:
+    """:func:`normalise` without sectors on a (date x ticker) float64 array, block by block.
+
+    The same operations as ``zscore(winsorise(...))`` in the same order, on blocks of
+    rows, written into ``out`` (a new array when ``None``; may be ``values`` itself).
+    """
+    if not 0.0 <= q < 0.5:
+        raise ValueError(f"winsorise: quantile {q} is not in [0, 0.5)")
+    out = np.empty(values.shape, dtype=np.float64) if out is None else out
+    for start in range(0, values.shape[0], BLOCK_ROWS):
+        block = np.array(values[start : start + BLOCK_ROWS], dtype=np.float64, order="C")
+        low, high = row_quantiles(block, q)
+        with np.errstate(invalid="ignore"):
+            np.clip(block, low[:, None], high[:, None], out=block)
+        count = np.sum(~np.isnan(block), axis=1)
+        largest = np.max(np.abs(np.nan_to_num(block)), axis=1)
+        block -= _row_mean(block)[:, None]  # the deviation
+        with np.errstate(invalid="ignore", divide="ignore"):
+            spread = np.sqrt(_row_sum(block**2) / count)
+            informative = (count >= 2) & (spread > 1e-12 * largest)
+            np.divide(
+                block,
+                np.where(informative, spread, np.nan)[:, None],
+                out=out[start : start + BLOCK_ROWS],
+            )
+    return out
+
+
 def normalise(
     panel: pd.DataFrame, *, q: float = 0.01, sectors: pd.Series | None = None
 ) -> pd.DataFrame:
     """Winsorise, then z-score per date; with ``sectors``, demean within sector first."""
-    clipped = winsorise(panel, q)
     if sectors is None:
-        return zscore(clipped)
+        values = normalise_values(panel.to_numpy(dtype=np.float64), q=q)
+        return pd.DataFrame(values, index=panel.index, columns=panel.columns, copy=False)
+    clipped = winsorise(panel, q)
     return zscore(sector_demean(clipped, sectors), demean=False)

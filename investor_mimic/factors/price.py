@@ -73,6 +73,51 @@ def price_panels(
     )
 
 
+def _cumsum_rows(values: np.ndarray) -> np.ndarray:
+    """Cumulative sum down the rows of an integer array, in place.
+
+    Row by row (each step one vectorised add across the tickers) rather than
+    ``np.cumsum(axis=0)``, which walks each column with a 24 kB stride. Integer sums are
+    exact, so the order cannot change a value.
+    """
+    for row in range(1, values.shape[0]):
+        np.add(values[row - 1], values[row], out=values[row])
+    return values
+
+
+def trailing_sums(
+    values: np.ndarray, windows: tuple[int, ...], step: float = 1.0
+) -> list[np.ndarray]:
+    """:func:`trailing_sum` of a (row x column) float array for several windows at once.
+
+    The cumulative sums are built once and differenced per window.
+    """
+    for window in windows:
+        if window < 1:
+            raise ValueError(f"trailing_sum: window must be >= 1, got {window}")
+    missing = np.isnan(values)
+    units = np.where(missing, 0.0, values)
+    if step != 1.0:
+        units /= step
+    np.rint(units, out=units)
+    sums = _cumsum_rows(units.astype(np.int64))
+    del units
+    gaps = _cumsum_rows(missing.astype(np.int32))
+    del missing
+    out = []
+    for window in windows:
+        total = sums.astype(np.float64)
+        total[window:] = sums[window:] - sums[:-window]
+        if step != 1.0:
+            total *= step
+        gap = gaps[window:] - gaps[:-window]
+        total[window:][gap > 0] = np.nan
+        total[:window][gaps[:window] > 0] = np.nan
+        total[: window - 1] = np.nan
+        out.append(total)
+    return out
+
+
 def trailing_sum(panel: pd.DataFrame, window: int, step: float = 1.0) -> pd.DataFrame:
     """Sum of rows D-window+1..D per column; NaN unless all ``window`` values are present.
 
@@ -84,18 +129,7 @@ def trailing_sum(panel: pd.DataFrame, window: int, step: float = 1.0) -> pd.Data
     ``value / step`` fit an int64 (volumes and dollar volumes: 1).
     Vectorised over all columns at once (``DataFrame.rolling`` runs column by column).
     """
-    if window < 1:
-        raise ValueError(f"trailing_sum: window must be >= 1, got {window}")
-    values = panel.to_numpy(dtype=np.float64)
-    missing = np.isnan(values)
-    units = np.rint(np.where(missing, 0.0, values) / step).astype(np.int64)
-    sums = np.cumsum(units, axis=0)
-    gaps = np.cumsum(missing, axis=0, dtype=np.int32)
-    sums[window:] = sums[window:] - sums[:-window]
-    gaps[window:] = gaps[window:] - gaps[:-window]
-    out = sums * step
-    out[gaps > 0] = np.nan
-    out[: window - 1] = np.nan
+    (out,) = trailing_sums(panel.to_numpy(dtype=np.float64), (window,), step)
     return pd.DataFrame(out, index=panel.index, columns=panel.columns, copy=False)
 
 
@@ -115,8 +149,18 @@ def trend(close: pd.DataFrame, windows: tuple[int, ...] = (50, 200)) -> pd.DataF
 
     Closes are averaged to a millionth of a dollar (:func:`trailing_sum`).
     """
-    gaps = [close / (trailing_sum(close, w, step=1e-6) / w) - 1.0 for w in windows]
-    return sum(gaps[1:], gaps[0]) / len(gaps)
+    values = close.to_numpy(dtype=np.float64)
+    total: np.ndarray | None = None
+    for w, sums in zip(windows, trailing_sums(values, windows, step=1e-6), strict=True):
+        sums /= w  # the SMA
+        with np.errstate(divide="ignore", invalid="ignore"):
+            np.divide(values, sums, out=sums)
+        sums -= 1.0
+        total = sums if total is None else np.add(total, sums, out=total)
+    if total is None:
+        raise ValueError("trend: no windows")
+    total /= len(windows)
+    return pd.DataFrame(total, index=close.index, columns=close.columns, copy=False)
 
 
 def relative_strength(close: pd.DataFrame, benchmark: pd.Series, days: int = 63) -> pd.DataFrame:
@@ -133,10 +177,19 @@ def volume_accumulation(close: pd.DataFrame, volume: pd.DataFrame, days: int = 5
     a normalised on-balance-volume slope (buying pressure), comparable across sizes.
     NaN when the window is incomplete or had no volume at all.
     """
-    signed = volume * np.sign(close.diff().to_numpy())
-    up_minus_down = trailing_sum(signed, days)
-    total = trailing_sum(volume, days)
-    return up_minus_down / total.where(total > 0)
+    shares = volume.to_numpy(dtype=np.float64)
+    closes = close.to_numpy(dtype=np.float64)
+    change = np.full(closes.shape, np.nan)
+    np.subtract(closes[1:], closes[:-1], out=change[1:])
+    signed = np.sign(change, out=change)
+    signed *= shares
+    (up_minus_down,) = trailing_sums(signed, (days,))
+    del signed, change
+    (total,) = trailing_sums(shares, (days,))
+    total[~(total > 0)] = np.nan
+    with np.errstate(divide="ignore", invalid="ignore"):
+        up_minus_down /= total
+    return pd.DataFrame(up_minus_down, index=close.index, columns=close.columns, copy=False)
 
 
 def average_dollar_volume(
@@ -146,5 +199,9 @@ def average_dollar_volume(
 
     Daily dollar volume is summed in whole dollars (:func:`trailing_sum`).
     """
-    adv = trailing_sum(close * volume, days) / days
-    return adv.where(adv > 0)
+    dollars = close.to_numpy(dtype=np.float64) * volume.to_numpy(dtype=np.float64)
+    (adv,) = trailing_sums(dollars, (days,))
+    del dollars
+    adv /= days
+    adv[~(adv > 0)] = np.nan
+    return pd.DataFrame(adv, index=close.index, columns=close.columns, copy=False)
