@@ -52,25 +52,45 @@ def price_panels(
             f"e.g. {example}"
         )
     keep = (day >= 0) & (col >= 0)
-    day, col = day[keep], col[keep]
     shape = (len(calendar), len(tickers))
-    repeats = np.bincount(day * shape[1] + col, minlength=shape[0] * shape[1]) > 1
+    cell = day[keep] * shape[1] + col[keep]  # flat (row-major) cell of each bar
+    repeats = np.bincount(cell, minlength=shape[0] * shape[1]) > 1
     if repeats.any():
         d, t = np.unravel_index(np.argmax(repeats), shape)
         raise ValueError(
             f"prices: {int(repeats.sum())} (date, ticker) pairs have several bars, "
             f"e.g. ({calendar[int(d)].date()}, {tickers[int(t)]})"
         )
+    del repeats
     close = np.full(shape, np.nan)
     volume = np.full(shape, np.nan)
-    close[day, col] = prices["close"].to_numpy()[keep]
-    volume[day, col] = prices["volume"].to_numpy()[keep]
-    close_frame = pd.DataFrame(close, index=calendar, columns=tickers, copy=False)
-    close_frame = close_frame.ffill(limit=fill_limit)
-    volume = np.where(np.isnan(volume) & close_frame.notna().to_numpy(), 0.0, volume)
+    close.reshape(-1)[cell] = prices["close"].to_numpy(np.float64)[keep]
+    volume.reshape(-1)[cell] = prices["volume"].to_numpy(np.float64)[keep]
+    del cell
+    _ffill_rows(close, fill_limit)
+    volume[np.isnan(volume) & ~np.isnan(close)] = 0.0
     return PricePanels(
-        close_frame, pd.DataFrame(volume, index=calendar, columns=tickers, copy=False)
+        pd.DataFrame(close, index=calendar, columns=tickers, copy=False),
+        pd.DataFrame(volume, index=calendar, columns=tickers, copy=False),
     )
+
+
+def _ffill_rows(values: np.ndarray, limit: int) -> None:
+    """``DataFrame.ffill(limit=limit)`` in place: a missing value takes the row above's
+    while at most ``limit`` values in a row have been missing.
+
+    Row by row, each step vectorised across the tickers (pandas fills column by column).
+    """
+    if limit < 0:
+        raise ValueError(f"price_panels: fill_limit must be >= 0, got {limit}")
+    if limit == 0:
+        return
+    run = np.zeros(values.shape[1], dtype=np.int64)  # missing values in a row so far
+    for row in range(1, values.shape[0]):
+        missing = np.isnan(values[row])
+        run += 1
+        run[~missing] = 0
+        np.copyto(values[row], values[row - 1], where=missing & (run <= limit))
 
 
 def _cumsum_rows(values: np.ndarray) -> np.ndarray:

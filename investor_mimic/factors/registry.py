@@ -63,11 +63,11 @@ class FactorData:
         priced = self.tickers.union(pd.Index([self.inputs.benchmark]))
         return price.price_panels(self.inputs.prices, self.calendar, priced, self.price_fill_limit)
 
-    @property
+    @cached_property
     def close(self) -> pd.DataFrame:
         return self.bars.close[self.tickers]
 
-    @property
+    @cached_property
     def volume(self) -> pd.DataFrame:
         return self.bars.volume[self.tickers]
 
