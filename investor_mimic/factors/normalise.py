@@ -126,11 +126,21 @@ def normalise_values(
         low, high = row_quantiles(block, q)
         with np.errstate(invalid="ignore"):
             np.clip(block, low[:, None], high[:, None], out=block)
-        count = np.sum(~np.isnan(block), axis=1)
-        largest = np.max(np.abs(np.nan_to_num(block)), axis=1)
-        block -= _row_mean(block)[:, None]  # the deviation
+        missing = np.isnan(block)
+        count = block.shape[1] - np.count_nonzero(missing, axis=1)
+        # max |nan_to_num(x)|: NaN counts 0 (fmax skips it), ±inf the largest float
+        largest = np.minimum(
+            np.fmax.reduce(np.abs(block), axis=1, initial=0.0), np.finfo(np.float64).max
+        )
+        # nansum's own steps (NaN -> 0, then a pairwise sum of each contiguous row)
+        zeroed = np.where(missing, 0.0, block)
+        total = np.sum(zeroed, axis=1)
+        mean = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+        block -= mean[:, None]  # the deviation
+        np.square(block, out=zeroed)
+        zeroed[np.isnan(zeroed)] = 0.0  # (inf - inf is NaN too)
         with np.errstate(invalid="ignore", divide="ignore"):
-            spread = np.sqrt(_row_sum(block**2) / count)
+            spread = np.sqrt(np.sum(zeroed, axis=1) / count)
             informative = (count >= 2) & (spread > 1e-12 * largest)
             np.divide(
                 block,

@@ -54,7 +54,12 @@ def price_panels(
     keep = (day >= 0) & (col >= 0)
     shape = (len(calendar), len(tickers))
     cell = day[keep] * shape[1] + col[keep]  # flat (row-major) cell of each bar
-    repeats = np.bincount(cell, minlength=shape[0] * shape[1]) > 1
+    # bars sorted by (date, ticker) are the usual case: strictly increasing cells cannot
+    # repeat, which is one cheap pass instead of a count per cell
+    if len(cell) > 1 and not (cell[1:] > cell[:-1]).all():
+        repeats = np.bincount(cell, minlength=shape[0] * shape[1]) > 1
+    else:
+        repeats = np.zeros(1, dtype=bool)
     if repeats.any():
         d, t = np.unravel_index(np.argmax(repeats), shape)
         raise ValueError(
