@@ -21,12 +21,14 @@ Conventions:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pandas as pd
 
 from investor_mimic.core.calendar import trading_days
 from investor_mimic.factors.inputs import FactorInputs
-from investor_mimic.factors.normalise import normalise
+from investor_mimic.factors.normalise import normalise, normalise_values
 from investor_mimic.factors.registry import REGISTRY, FactorData, FactorParams, FactorRegistry
 
 __all__ = ["FactorParams", "compute_factor_panel", "raw_factor_panels", "raw_factors"]
@@ -58,14 +60,13 @@ def _calendar(inputs: FactorInputs, dates: pd.DatetimeIndex) -> pd.DatetimeIndex
     return trading_days(min(firsts).date(), dates[-1].date())
 
 
-def raw_factor_panels(
+def _raw_panels(
     inputs: FactorInputs,
     dates: pd.DatetimeIndex,
-    params: FactorParams | None = None,
-    registry: FactorRegistry = REGISTRY,
-) -> dict[str, pd.DataFrame]:
-    """Each registered factor, un-normalised, as a wide frame (index ``dates``, columns
-    universe tickers), in registry order."""
+    params: FactorParams | None,
+    registry: FactorRegistry,
+) -> Iterator[tuple[str, pd.DataFrame]]:
+    """Each registered factor, un-normalised, one at a time (so a caller can drop each)."""
     dates = requested_dates(dates)
     values = registry.params(params)
     data = FactorData(
@@ -74,9 +75,19 @@ def raw_factor_panels(
         pd.Index(sorted(inputs.universe["ticker"]), name="ticker"),
         values["price_fill_limit"],
     )
-    return {
-        f.name: f.compute(data, **{p: values[p] for p in f.params}).reindex(dates) for f in registry
-    }
+    for f in registry:
+        yield f.name, f.compute(data, **{p: values[p] for p in f.params}).reindex(dates)
+
+
+def raw_factor_panels(
+    inputs: FactorInputs,
+    dates: pd.DatetimeIndex,
+    params: FactorParams | None = None,
+    registry: FactorRegistry = REGISTRY,
+) -> dict[str, pd.DataFrame]:
+    """Each registered factor, un-normalised, as a wide frame (index ``dates``, columns
+    universe tickers), in registry order."""
+    return dict(_raw_panels(inputs, dates, params, registry))
 
 
 def _long(panels: dict[str, pd.DataFrame], universe: pd.DataFrame) -> pd.DataFrame:
@@ -86,7 +97,18 @@ def _long(panels: dict[str, pd.DataFrame], universe: pd.DataFrame) -> pd.DataFra
     Built directly in the coerced form (``frames.coerce`` would re-cast 7.5M strings).
     """
     first = next(iter(panels.values()))
-    dates, tickers = first.index, first.columns
+    return _long_arrays(
+        first.index,
+        first.columns,
+        {name: panel.to_numpy(dtype=np.float64) for name, panel in panels.items()},
+        universe,
+    )
+
+
+def _long_arrays(
+    dates: pd.Index, tickers: pd.Index, values: dict[str, np.ndarray], universe: pd.DataFrame
+) -> pd.DataFrame:
+    """:func:`_long` from (date x ticker) arrays; C-ordered ones become columns uncopied."""
     sector = universe.set_index("ticker")["sector"].reindex(tickers).to_numpy(dtype=object)
     n = len(dates)
     columns: dict[str, pd.Series] = {
@@ -94,9 +116,8 @@ def _long(panels: dict[str, pd.DataFrame], universe: pd.DataFrame) -> pd.DataFra
         "ticker": pd.Series(np.tile(tickers.to_numpy(dtype=object), n), dtype=object, copy=False),
         "sector": pd.Series(np.tile(sector, n), dtype=object, copy=False),
     }
-    for name, panel in panels.items():
-        flat = panel.to_numpy(dtype=np.float64).reshape(-1)
-        columns[name] = pd.Series(flat, copy=False)
+    for name, wide in values.items():
+        columns[name] = pd.Series(wide.reshape(-1), copy=False)
     return pd.DataFrame(columns, copy=False)
 
 
@@ -127,8 +148,16 @@ def compute_factor_panel(
     """
     sectors = inputs.universe.set_index("ticker")["sector"] if sector_neutral else None
     q = registry.params(params)["winsor_quantile"]
-    panels = {
-        name: normalise(panel, q=q, sectors=sectors)
-        for name, panel in raw_factor_panels(inputs, dates, params, registry).items()
-    }
-    return _long(panels, inputs.universe)
+    # Each raw panel is normalised as soon as it is computed and then dropped, so at most
+    # one raw panel is alive next to the normalised ones (the panel's own columns).
+    normalised: dict[str, np.ndarray] = {}
+    index: tuple[pd.Index, pd.Index] | None = None
+    for name, raw in _raw_panels(inputs, dates, params, registry):
+        index = (raw.index, raw.columns)
+        if sectors is None:
+            normalised[name] = normalise_values(raw.to_numpy(dtype=np.float64), q=q)
+        else:
+            normalised[name] = normalise(raw, q=q, sectors=sectors).to_numpy(dtype=np.float64)
+        del raw
+    assert index is not None  # a registry has at least one factor
+    return _long_arrays(index[0], index[1], normalised, inputs.universe)
