@@ -60,16 +60,20 @@ class FactorData:
 
     @cached_property
     def bars(self) -> price.PricePanels:
-        priced = self.tickers.union(pd.Index([self.inputs.benchmark]))
+        """The universe's columns first and the benchmark (if outside it) last, so the
+        universe's panels are column slices (views) rather than 60 MB copies."""
+        priced = self.tickers
+        if self.inputs.benchmark not in priced:
+            priced = priced.append(pd.Index([self.inputs.benchmark]))
         return price.price_panels(self.inputs.prices, self.calendar, priced, self.price_fill_limit)
 
-    @cached_property
+    @property
     def close(self) -> pd.DataFrame:
-        return self.bars.close[self.tickers]
+        return self.bars.close.iloc[:, : len(self.tickers)]
 
-    @cached_property
+    @property
     def volume(self) -> pd.DataFrame:
-        return self.bars.volume[self.tickers]
+        return self.bars.volume.iloc[:, : len(self.tickers)]
 
     @property
     def benchmark_close(self) -> pd.Series:
