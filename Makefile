@@ -3,7 +3,9 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
-export DAGSTER_HOME ?= $(CURDIR)/.data/dagster_home
+# DAGSTER_HOME: yours when set, else <data dir>/dagster_home, resolved by the same code as
+# the demo's (python -m investor_mimic.defs.instance prints and prepares it).
+HOME_OF = $(PY) -m investor_mimic.defs.instance
 
 .PHONY: install demo test test-all ui serve lint typecheck check bench clean
 
@@ -28,8 +30,8 @@ test-all: install
 
 ## Dagster UI (webserver + daemon) on the demo world at http://127.0.0.1:3000
 ui: install
-	$(PY) -c "from pathlib import Path; from investor_mimic.defs.instance import prepare_home; prepare_home(Path('$(DAGSTER_HOME)'))"
-	$(VENV)/bin/dagster dev -m investor_mimic.definitions -h 127.0.0.1 -p 3000
+	DAGSTER_HOME="$$($(HOME_OF))" && export DAGSTER_HOME && echo "DAGSTER_HOME=$$DAGSTER_HOME" && \
+	  $(VENV)/bin/dagster dev -m investor_mimic.definitions -h 127.0.0.1 -p 3000
 
 ## The approval web app at http://127.0.0.1:8000 (`ARGS="--host 0.0.0.0 --port 8080"`).
 ## Writes a random IM_LINK_SECRET into .env (mode 600) the first time, when none is set.
@@ -48,8 +50,8 @@ typecheck: install
 
 ## The Dagster CLI's own validation of the one Definitions object.
 check: install
-	mkdir -p $(DAGSTER_HOME)
-	$(VENV)/bin/dagster definitions validate -m investor_mimic.definitions
+	DAGSTER_HOME="$$($(HOME_OF))" && export DAGSTER_HOME && \
+	  $(VENV)/bin/dagster definitions validate -m investor_mimic.definitions
 
 bench: install
 	$(PY) benchmarks/factor_panel_large.py

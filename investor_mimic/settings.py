@@ -394,9 +394,17 @@ class Settings(BaseSettings):
         return self.data_dir / "universe" / name
 
     @property
+    def world_id(self) -> str:
+        """``<size>-<seed>[-null]``: names the world's folder and the data dir's world."""
+        return world_id(self.world_size, self.world_seed, self.world_null)
+
+    @property
     def world_dir(self) -> Path:
-        suffix = "-null" if self.world_null else ""
-        return self.data_dir / "worlds" / f"{self.world_size}-{self.world_seed}{suffix}"
+        return self.data_dir / "worlds" / self.world_id
+
+
+def world_id(size: str, seed: int | str, null: bool) -> str:
+    return f"{size}-{seed}{'-null' if null else ''}"
 
 
 #: The demo world that ``investor-mimic demo`` last built in a data dir (IM_WORLD_* lines).
@@ -421,15 +429,37 @@ def get_settings() -> Settings:
 
 
 def remember_demo_world(settings: Settings) -> Path:
-    """Record the demo world of ``settings`` in its data dir for later processes there."""
+    """Record the demo world of ``settings`` in its data dir for later processes there.
+
+    Also the record of which world the data dir's warehouse and asset files hold (see
+    :func:`investor_mimic.demo.runner.reset_for_world`); written whole or not at all.
+    """
+    import os
+
     path = settings.data_dir / DEMO_WORLD_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
+    tmp = path.with_name(f".{DEMO_WORLD_FILE}.tmp")
+    tmp.write_text(
         f"IM_WORLD_SIZE={settings.world_size}\n"
         f"IM_WORLD_SEED={settings.world_seed}\n"
         f"IM_WORLD_NULL={str(settings.world_null).lower()}\n"
     )
+    os.replace(tmp, path)
     return path
+
+
+def remembered_world_id(data_dir: Path) -> str | None:
+    """The id of the world :func:`remember_demo_world` recorded in ``data_dir``, if any."""
+    path = data_dir / DEMO_WORLD_FILE
+    if not path.is_file():
+        return None
+    values = dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+    try:
+        return world_id(
+            values["IM_WORLD_SIZE"], values["IM_WORLD_SEED"], values["IM_WORLD_NULL"] == "true"
+        )
+    except KeyError:
+        return None
 
 
 def _shown(value: object) -> str:

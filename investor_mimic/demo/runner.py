@@ -1,8 +1,8 @@
 """``investor-mimic demo``: generate (or reuse) the demo world and materialize the graph.
 
 The stages run in this process through :class:`investor_mimic.defs.stages.StageRunner`
-against a persistent Dagster instance under DAGSTER_HOME (default
-``.data/dagster_home``), as runs of the code location ``make ui`` loads, tagged
+against a persistent Dagster instance under DAGSTER_HOME (from the environment, else
+``<data dir>/dagster_home``), as runs of the code location ``make ui`` loads, tagged
 ``source: demo`` with the world's size and seed: ``make ui`` afterwards shows every run
 on the Overview timeline, every partition, check and metadata plot, and re-executes
 any of them. Long daily ranges run as single-run backfills. This module imports no
@@ -12,20 +12,30 @@ The demo ends where a user's day ends: with the proposals of the last scored day
 sources are loaded one session further (the world's last session, D+1), so an approved
 order has the bar it fills on; the paper broker's clock is pinned to D's evening, the
 moment the score of D is final and its orders wait for D+1's open.
+
+One data dir holds one demo world's data at a time. Running another size or seed there
+switches worlds (:func:`reset_for_world`): the previous world's warehouse (with its paper
+orders and approvals) and asset files are deleted, the instance forgets their
+materializations, the ``filers`` partitions become the new world's filers, and the demo
+says so on stderr. Runs stay in the instance's history, tagged with their world.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
+import signal
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any
 
-from investor_mimic.settings import Settings
+from investor_mimic.settings import Settings, remember_demo_world, remembered_world_id
 
 #: Trading days of history before the first factor date (12-1 momentum needs 252).
 WARMUP_DAYS = 260
@@ -74,10 +84,93 @@ def _log(msg: str, quiet: bool) -> None:
         print(msg, file=sys.stderr, flush=True)
 
 
+class WorldSwitchError(RuntimeError):
+    """The data dir holds data the demo may not delete to switch worlds."""
+
+
+def _remove(path: Path) -> None:
+    """Rename, then delete: a reader sees the whole thing or nothing, never half of it."""
+    gone = path.with_name(f".{path.name}.removing-{os.getpid()}")
+    os.replace(path, gone)
+    if gone.is_dir():
+        shutil.rmtree(gone)
+    else:
+        gone.unlink()
+
+
+def reset_for_world(
+    settings: Settings, wipe_instance: Callable[[], int] | None = None
+) -> str | None:
+    """Make the data dir ready for ``settings``' demo world; return a notice if it switched.
+
+    The data dir's world is the one ``demo_world.env`` names. When another world is
+    asked for, its SQLite warehouse and local asset files are deleted and
+    ``wipe_instance`` (forgetting the instance's materializations) is called; only then
+    is the new world recorded, so an interrupted switch is redone by the next run.
+    Refuses (:class:`WorldSwitchError`) rather than delete what it cannot vouch for: a
+    warehouse or asset store configured elsewhere (``IM_WAREHOUSE_URL``,
+    ``IM_ASSET_STORAGE_URL``), or data in a data dir that records no demo world.
+    """
+    data_dir = settings.data_dir
+    previous, current = remembered_world_id(data_dir), settings.world_id
+    if previous == current:
+        return None
+    stored = [
+        p
+        for p in (
+            data_dir / "warehouse.db",
+            *(data_dir / f"warehouse.db{s}" for s in ("-wal", "-shm", "-journal")),
+            data_dir / "assets",
+        )
+        if p.exists()
+    ]
+    if previous is None and stored:
+        raise WorldSwitchError(
+            f"{data_dir} holds {', '.join(p.name for p in stored)} but records no demo world "
+            f"(no {data_dir / 'demo_world.env'}); the demo will not delete data it did not "
+            "write: use another IM_DATA_DIR or remove them"
+        )
+    if previous is not None and (settings.warehouse_url or settings.asset_storage_url):
+        raise WorldSwitchError(
+            f"the warehouse/asset store configured by IM_WAREHOUSE_URL/IM_ASSET_STORAGE_URL "
+            f"holds demo world {previous}; running {current} would mix two worlds: point "
+            "them at empty storage, or run the demo with IM_WORLD_* of that world"
+        )
+    for path in stored:
+        _remove(path)
+    wiped = wipe_instance() if wipe_instance is not None and previous is not None else 0
+    remember_demo_world(settings)
+    if previous is None:
+        return None
+    return (
+        f"switching the demo world of {data_dir} from {previous} to {current}: deleted "
+        f"{previous}'s warehouse (paper orders and approvals included) and asset files, "
+        f"forgot {wiped} assets' materializations in DAGSTER_HOME (runs stay, tagged with "
+        "their world)"
+    )
+
+
 def run_pipeline(settings: Settings, *, quiet: bool = False) -> dict[str, Any]:
-    """Materialize every stage for the configured demo world; return the summary."""
+    """Materialize every stage for the configured demo world; return the summary.
+
+    The data dir switches to this world first (:func:`reset_for_world`).
+    """
+    from investor_mimic.defs.instance import (
+        dagster_home,
+        open_instance,
+        sync_dynamic_partitions,
+        wipe_asset_history,
+    )
+    from investor_mimic.settings import get_settings
+
+    instance = open_instance(dagster_home(settings.data_dir))
+    notice = reset_for_world(settings, lambda: wipe_asset_history(instance))
+    if notice:
+        _log(notice, quiet)
+    # the definitions (trading-day partitions) span the recorded world: read them now
+    get_settings.cache_clear()
+
     from investor_mimic.core.calendar import quarter_ends, trading_days
-    from investor_mimic.defs.instance import open_instance
     from investor_mimic.defs.partitions import FILERS, multi_partition_key
     from investor_mimic.defs.stages import StageRunner
     from investor_mimic.defs.trading.demo import (
@@ -93,7 +186,6 @@ def run_pipeline(settings: Settings, *, quiet: bool = False) -> dict[str, Any]:
         settings.world_dir, settings.world_size, settings.world_seed, settings.world_null
     )
     _log(f"world {settings.world_dir} ready ({time.perf_counter() - t0:.1f}s)", quiet)
-    instance = open_instance(settings.data_dir.resolve() / "dagster_home")
     tags = {
         "source": "demo",
         "world_size": manifest.size,
@@ -122,9 +214,13 @@ def run_pipeline(settings: Settings, *, quiet: bool = False) -> dict[str, Any]:
     # the last session is "tomorrow": its bars fill the orders proposed on the day before
     scored = days[-2].strftime("%Y-%m-%d")
     filers = [f.cik for f in manifest.filers]
-    instance.add_dynamic_partitions(
-        FILERS, [f for f in filers if not instance.has_dynamic_partition(FILERS, f)]
-    )
+    stale = sync_dynamic_partitions(instance, FILERS, filers)
+    if stale:
+        _log(
+            f"filers partitions reset to this world's {len(filers)} filers "
+            f"(removed {len(stale)} of another world)",
+            quiet,
+        )
 
     with runner:
         _log("universe", quiet)
@@ -281,18 +377,25 @@ def run_demo(size: str | None, seed: int | None, null: bool, as_json: bool) -> i
 
     warnings.filterwarnings("ignore", module="dagster")
     _apply_overrides(size, seed, null)
-    from investor_mimic.settings import Settings, get_settings, remember_demo_world
-
     # The world chosen here (flags, environment, .env, defaults) becomes the data dir's
     # world, so the UI started on it later loads the same definitions.
-    remember_demo_world(Settings())
-    get_settings.cache_clear()
-    summary = run_pipeline(get_settings(), quiet=False)
+    signal.signal(signal.SIGTERM, _interrupt)  # a killed demo ends its run like Ctrl-C
+    try:
+        summary = run_pipeline(Settings(), quiet=False)
+    except WorldSwitchError as exc:
+        print(f"investor-mimic demo: {exc}", file=sys.stderr)
+        return 2
     if as_json:
         print(json.dumps(summary, indent=2, sort_keys=True, default=str))
     else:
         print_summary(summary)
     return 0 if summary["checks"]["failed"] == 0 else 1
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    """SIGTERM as KeyboardInterrupt: Dagster then marks the run in progress as failed
+    instead of leaving it STARTED forever."""
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def print_proposals(summary: dict[str, Any]) -> None:
