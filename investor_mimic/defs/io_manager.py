@@ -13,6 +13,7 @@ standard AWS environment variables, never from configuration.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import dagster as dg
@@ -93,10 +94,21 @@ class PartitionedParquetIOManager(dg.ConfigurableIOManager):
         return f"{self._asset_dir(key)}/{_safe(partition)}.parquet"
 
     def _write(self, frame: pd.DataFrame, path: str) -> None:
+        """Whole file or none: locally to a temporary name, then renamed over ``path`` (an
+        interrupted run leaves no truncated Parquet); an S3 PUT is atomic by itself."""
         fs = self._filesystem()[0]
-        if isinstance(fs, pafs.LocalFileSystem):  # S3 has no folders: no marker objects
-            fs.create_dir(path.rsplit("/", 1)[0], recursive=True)
-        frame.to_parquet(path, index=False, filesystem=fs)
+        if not isinstance(fs, pafs.LocalFileSystem):  # S3 has no folders: no marker objects
+            frame.to_parquet(path, index=False, filesystem=fs)
+            return
+        fs.create_dir(path.rsplit("/", 1)[0], recursive=True)
+        tmp = f"{path}.{os.getpid()}.tmp"
+        try:
+            frame.to_parquet(tmp, index=False, filesystem=fs)
+            fs.move(tmp, path)
+        except BaseException:
+            if fs.get_file_info(tmp).type != pafs.FileType.NotFound:
+                fs.delete_file(tmp)
+            raise
 
     def _read(self, path: str) -> pd.DataFrame:
         return pd.read_parquet(path, filesystem=self._filesystem()[0])

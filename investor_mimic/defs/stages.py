@@ -33,6 +33,7 @@ from dagster._core.storage.tags import (
     PARTITION_NAME_TAG,
 )
 from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
+from dagster._utils.interrupts import capture_interrupts, check_captured_interrupt
 
 from investor_mimic.settings import Settings, get_settings
 
@@ -140,14 +141,24 @@ class StageRunner:
             run_tags |= range_tags(*partition_range)
         if partition_key is not None:
             run_tags[PARTITION_NAME_TAG] = partition_key
-        run = self.instance.create_run_for_job(
-            job_def,
-            run_config=self.run_config,
-            tags=run_tags,
-            remote_job_origin=remote_job.get_remote_origin(),
-            job_code_origin=remote_job.get_python_origin(),
-        )
-        result = execute_run(recon, run, self.instance)
+        with capture_interrupts():  # Ctrl-C/SIGTERM wait until the run's record is whole
+            run = self.instance.create_run_for_job(
+                job_def,
+                run_config=self.run_config,
+                tags=run_tags,
+                remote_job_origin=remote_job.get_remote_origin(),
+                job_code_origin=remote_job.get_python_origin(),
+            )
+            if check_captured_interrupt():
+                self.instance.report_run_failed(run, "interrupted before it started")
+                raise KeyboardInterrupt
+        try:
+            result = execute_run(recon, run, self.instance)
+        except BaseException:  # an interrupt outside Dagster's own handling: no run left open
+            latest = self.instance.get_run_by_id(run.run_id)
+            if latest is not None and not latest.is_finished:
+                self.instance.report_run_failed(latest, "interrupted before it finished")
+            raise
         return StageRun(
             job=job,
             run_id=run.run_id,

@@ -385,6 +385,13 @@ def run_demo(size: str | None, seed: int | None, null: bool, as_json: bool) -> i
     except WorldSwitchError as exc:
         print(f"investor-mimic demo: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(
+            "investor-mimic demo: interrupted; the run in progress is marked failed and "
+            "nothing is half-written: run the demo again to finish",
+            file=sys.stderr,
+        )
+        return 130
     if as_json:
         print(json.dumps(summary, indent=2, sort_keys=True, default=str))
     else:

@@ -7,8 +7,10 @@ helpers on a real SQLite Dagster instance; the slow test runs the real demo twic
 from __future__ import annotations
 
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -138,6 +140,43 @@ def test_make_ui_resolves_the_home_the_demo_uses(tmp_path: Path, mine: bool) -> 
     for target in ("ui", "check"):
         recipe = makefile.split(f"\n{target}: ")[1].split("\n\n")[0]
         assert 'DAGSTER_HOME="$$($(HOME_OF))"' in recipe, target
+
+
+def test_an_interrupted_demo_leaves_no_run_open_and_no_partial_file(
+    tmp_path: Path, tiny_world: Path
+) -> None:
+    """SIGTERM in the middle of the 13F run: the demo says so and exits 130, the run is
+    marked failed (not left STARTED for the UI), no temporary or Parquet file is half
+    written, and the data dir still records its world."""
+    data_dir = tmp_path / "data"
+    shutil.copytree(tiny_world, data_dir / "worlds" / "tiny-3")
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "investor_mimic.cli", "demo", "--size", "tiny", "--seed", "3"],
+        cwd=tmp_path,
+        env=clean_env(data_dir),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert demo.stderr is not None
+    try:
+        for line in demo.stderr:
+            if line.startswith("13F holdings"):
+                time.sleep(0.5)
+                demo.send_signal(signal.SIGTERM)
+                break
+        _, err = demo.communicate(timeout=TIMEOUT_S)
+    finally:
+        demo.kill()
+    assert demo.returncode == 130, err[-3000:]
+    assert "interrupted" in err
+    runs = dg.DagsterInstance.from_config(str(data_dir / "dagster_home")).get_runs()
+    assert {r.job_name for r in runs} >= {"universe_job", "thirteenf_job"}
+    assert all(r.is_finished for r in runs), [(r.job_name, r.status) for r in runs]
+    assert not [p for p in data_dir.rglob("*") if p.name.endswith(".tmp")]
+    for parquet in (data_dir / "assets").rglob("*.parquet"):
+        pd.read_parquet(parquet)  # whole files only
+    assert remembered_world_id(data_dir) == "tiny-3"
 
 
 @pytest.mark.slow
