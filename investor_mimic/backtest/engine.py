@@ -99,7 +99,7 @@ def _wide(
 def run_backtest(
     scores: pd.DataFrame,
     prices: pd.DataFrame,
-    sectors: Mapping[str, str],
+    sectors: Mapping[str, str] | pd.DataFrame,
     benchmark: str,
     rules: TradingSettings,
     *,
@@ -111,7 +111,9 @@ def run_backtest(
 
     ``scores``: ``frames.COMPOSITE_SCORE`` rows (``date, ticker, score, refit_date``);
     ``prices``: ``frames.PRICES`` bars, including history before ``start`` for the
-    volatility of inverse-volatility sizing; ``sectors``: ticker → sector; the
+    volatility of inverse-volatility sizing; ``sectors``: ticker → sector, or rows of
+    ``date, ticker, sector`` (each ticker's sector as of each date, carried forward until
+    it changes, so a sector change reaches no earlier day); the
     benchmark must have a bar on every session of the window (its return is the
     comparison). Defaults: ``start`` the first scored date, ``end`` the last bar.
     """
@@ -177,6 +179,20 @@ def run_backtest(
     return BacktestResult(returns, equity_s, exposure, turnover, fill_frame, metrics)
 
 
+def _sector_matrix(
+    sectors: Mapping[str, str] | pd.DataFrame, days: pd.DatetimeIndex, tickers: list[str]
+) -> np.ndarray:
+    """Session × ticker sectors: a fixed mapping, or dated rows carried forward."""
+    if isinstance(sectors, pd.DataFrame):
+        dated = sectors.assign(date=pd.to_datetime(sectors["date"]))
+        wide = dated.pivot_table(index="date", columns="ticker", values="sector", aggfunc="last")
+        wide = wide.reindex(index=wide.index.union(days), columns=tickers).ffill()
+        out = wide.reindex(index=days).to_numpy(dtype=object)
+        return np.where(pd.isna(out), UNKNOWN_SECTOR, out).astype(object)
+    row = np.array([sectors.get(t) or UNKNOWN_SECTOR for t in tickers], dtype=object)
+    return np.tile(row, (len(days), 1))
+
+
 @dataclass(frozen=True)
 class Market:
     """Session × ticker matrices (the benchmark excluded) built once for the replay."""
@@ -190,14 +206,14 @@ class Market:
     volume: np.ndarray
     volatility: np.ndarray
     score: np.ndarray
-    sector: np.ndarray
+    sector: np.ndarray  # session × ticker, object
 
     @classmethod
     def build(
         cls,
         scores: pd.DataFrame,
         prices: pd.DataFrame,
-        sectors: Mapping[str, str],
+        sectors: Mapping[str, str] | pd.DataFrame,
         benchmark: str,
         days: pd.DatetimeIndex,
         rules: TradingSettings,
@@ -218,7 +234,7 @@ class Market:
             volume=_wide(prices, "volume", days, tickers),
             volatility=logret.rolling(vd, min_periods=max(5, vd // 2)).std().to_numpy(),
             score=_wide(scores, "score", days, tickers),
-            sector=np.array([sectors.get(t) or UNKNOWN_SECTOR for t in tickers], dtype=object),
+            sector=_sector_matrix(sectors, days, tickers),
         )
 
     def cross_section(self, i: int, state: PortfolioState) -> CrossSection:
@@ -233,7 +249,7 @@ class Market:
             tickers=np.array(self.tickers, dtype=object)[take],
             score=self.score[i][take],
             price=price[take],
-            sector=self.sector[take],
+            sector=self.sector[i][take],
             volatility=self.volatility[i][take],
         )
 

@@ -74,7 +74,7 @@ def backtest_warehouse(
     the replay from ``trade_from`` (default: the first scored day) to ``end``."""
     run = run_research(warehouse, start, end, benchmark, method=method, horizon=horizon)
     prices = read_prices(warehouse, date(start.year - 1, 1, 1), end)
-    sectors = run.panel.sort_values("date").groupby("ticker")["sector"].last().astype(str).to_dict()
+    sectors = run.panel[["date", "ticker", "sector"]]  # as of each date (point in time)
     result = run_backtest(
         run.composite, prices, sectors, benchmark, rules, start=trade_from, end=end
     )

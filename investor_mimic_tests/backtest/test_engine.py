@@ -145,3 +145,19 @@ def test_the_engine_cross_section_is_the_production_one() -> None:
     np.testing.assert_allclose(got.price, want.price)
     np.testing.assert_allclose(got.volatility, want.volatility, rtol=1e-9)
     assert list(got.sector) == list(want.sector)
+
+
+def test_dated_sectors_reach_no_earlier_day() -> None:
+    scores, prices, sectors, benchmark = inputs()
+    days = pd.DatetimeIndex(sorted(prices["date"].unique()))
+    ticker = sorted(sectors)[0]
+    change = days[400]
+    rows = pd.DataFrame(
+        [{"date": days[0], "ticker": t, "sector": s} for t, s in sectors.items()]
+        + [{"date": change, "ticker": ticker, "sector": "Renamed"}]
+    )
+    market = Market.build(scores, prices, rows, benchmark, days, TradingSettings())
+    j = market.col[ticker]
+    assert market.sector[399, j] == sectors[ticker]
+    assert (market.sector[400:, j] == "Renamed").all()
+    assert (market.sector[:, market.col[sorted(sectors)[1]]] == sectors[sorted(sectors)[1]]).all()
