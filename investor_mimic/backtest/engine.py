@@ -43,7 +43,7 @@ from investor_mimic.broker.models import Side
 from investor_mimic.broker.paper import open_fill
 from investor_mimic.portfolio.cross_section import UNKNOWN_SECTOR, CrossSection
 from investor_mimic.portfolio.proposal import propose
-from investor_mimic.portfolio.schedule import is_rebalance_day
+from investor_mimic.portfolio.schedule import rebalance_flags
 from investor_mimic.portfolio.state import Holding, PortfolioState
 from investor_mimic.settings import TradingSettings
 
@@ -90,10 +90,17 @@ def check_scores(scores: pd.DataFrame) -> pd.DataFrame:
 
 
 def _wide(
-    prices: pd.DataFrame, column: str, days: pd.DatetimeIndex, tickers: list[str]
+    rows: pd.DataFrame, column: str, days: pd.DatetimeIndex, tickers: list[str]
 ) -> np.ndarray:
-    table = prices.pivot_table(index="date", columns="ticker", values=column, aggfunc="last")
-    return table.reindex(index=days, columns=tickers).to_numpy(dtype=float)
+    """Session × ticker matrix of ``column`` (NaN where no row; rows off the grid dropped;
+    the last row wins a duplicate). Index arithmetic rather than ``pivot_table``: ten
+    years of 500 tickers take milliseconds instead of seconds."""
+    i = days.get_indexer(pd.DatetimeIndex(rows["date"]))
+    j = pd.Index(tickers).get_indexer(pd.Index(rows["ticker"].astype(str)))
+    keep = (i >= 0) & (j >= 0)
+    out = np.full((len(days), len(tickers)), np.nan)
+    out[i[keep], j[keep]] = rows[column].to_numpy(dtype=float)[keep]
+    return out
 
 
 def run_backtest(
@@ -143,7 +150,8 @@ def run_backtest(
     state = PortfolioState(float(initial_cash))
     pending: list[tuple[str, float]] = []  # (ticker, signed shares) for the next open
     out_equity, out_exposure, out_traded, fills = [], [], [], []
-    for d in days:
+    rebalance = rebalance_flags(days, rules.rebalance_frequency)
+    for k, d in enumerate(days):
         i = row_of[d]
         state, traded, day_fills = _fill(state, pending, opens[i], volume[i], col, rules, d)
         fills.extend(day_fills)
@@ -154,7 +162,7 @@ def run_backtest(
         out_exposure.append(gross / equity if equity > 0 else 0.0)
         out_traded.append(traded)
         cs = market.cross_section(i, state)
-        proposal = propose(cs, state, rules, is_rebalance_day(d.date(), rules.rebalance_frequency))
+        proposal = propose(cs, state, rules, bool(rebalance[k]))
         book = proposal.book
         pending = [
             (str(t), float(q)) for t, q in zip(book.tickers, book.trade, strict=True) if q != 0

@@ -19,6 +19,7 @@ from investor_mimic.backtest.engine import (
     run_backtest,
 )
 from investor_mimic.portfolio.cross_section import build_cross_section
+from investor_mimic.portfolio.schedule import is_rebalance_day, rebalance_flags
 from investor_mimic.portfolio.state import Holding, PortfolioState
 from investor_mimic.settings import TradingSettings
 from investor_mimic_tests.helpers.research_world import raw_tables, research_run, world
@@ -161,3 +162,10 @@ def test_dated_sectors_reach_no_earlier_day() -> None:
     assert market.sector[399, j] == sectors[ticker]
     assert (market.sector[400:, j] == "Renamed").all()
     assert (market.sector[:, market.col[sorted(sectors)[1]]] == sectors[sorted(sectors)[1]]).all()
+
+
+def test_rebalance_flags_are_is_rebalance_day_for_every_session() -> None:
+    days = pd.DatetimeIndex(sorted(inputs()[1]["date"].unique()))
+    for every in (1, 3, 10):
+        want = [is_rebalance_day(d.date(), every) for d in days]
+        assert rebalance_flags(days, every).tolist() == want
