@@ -8,6 +8,7 @@ import dagster as dg
 # ``dagster definitions validate -m``) refuses a module holding more than one at top level.
 from investor_mimic.defs import trading
 from investor_mimic.defs.approval import sensors as approval
+from investor_mimic.defs.backtest import backtest_defs
 from investor_mimic.defs.factors import assets as factors
 from investor_mimic.defs.metadata import with_ui_metadata
 from investor_mimic.defs.ops import alerts
@@ -25,6 +26,7 @@ def build_definitions() -> dg.Definitions:
             factors.factor_defs,
             scoring.scoring_defs,
             trading.trading_defs,
+            backtest_defs,
             approval.approval_defs,
             alerts.alert_defs,
             dg.Definitions(

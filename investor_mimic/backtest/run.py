@@ -59,6 +59,34 @@ def _finite(value: Any) -> Any:
     return None if isinstance(value, float) and math.isnan(value) else value
 
 
+def backtest_frames(
+    panel: pd.DataFrame,
+    composite: pd.DataFrame,
+    targets: pd.DataFrame,
+    prices: pd.DataFrame,
+    benchmark: str,
+    rules: TradingSettings,
+    *,
+    oos: dict[str, Any] | None = None,
+    start: date | None = None,
+    end: date | None = None,
+) -> BacktestReport:
+    """The replay of ``composite`` over ``prices`` (sectors as of each date from the
+    factor ``panel``) and the composite's daily rank IC against ``targets``: what the
+    command and the ``backtest`` asset both report."""
+    sectors = panel[["date", "ticker", "sector"]]  # as of each date (point in time)
+    result = run_backtest(composite, prices, sectors, benchmark, rules, start=start, end=end)
+    grid = Grid.of(composite)
+    ic = daily_ic(grid.matrix(composite, "score"), grid.matrix(targets, "fwd_return"), "spearman")
+    return BacktestReport(result, pd.Series(ic, index=grid.dates), oos or {})
+
+
+def price_history_start(first: date) -> date:
+    """Where a backtest's price read starts: over a year before its first factor date,
+    ample for the volatility window of inverse-volatility sizing."""
+    return date(first.year - 2, 1, 1)
+
+
 def backtest_warehouse(
     warehouse: Warehouse,
     start: date,
@@ -70,19 +98,22 @@ def backtest_warehouse(
     horizon: int = 20,
     trade_from: date | None = None,
 ) -> BacktestReport:
-    """Research chain over [start, end] (the first factor date and the last bar), then
-    the replay from ``trade_from`` (default: the first scored day) to ``end``."""
+    """Research chain over [start, end] (the first factor date and the last bar):
+    walk-forward weights refitted on the production schedule and the composite; then
+    :func:`backtest_frames` from ``trade_from`` (default: the first scored day)."""
     run = run_research(warehouse, start, end, benchmark, method=method, horizon=horizon)
-    prices = read_prices(warehouse, date(start.year - 1, 1, 1), end)
-    sectors = run.panel[["date", "ticker", "sector"]]  # as of each date (point in time)
-    result = run_backtest(
-        run.composite, prices, sectors, benchmark, rules, start=trade_from, end=end
+    prices = read_prices(warehouse, price_history_start(start), end)
+    return backtest_frames(
+        run.panel,
+        run.composite,
+        run.targets,
+        prices,
+        benchmark,
+        rules,
+        oos=run.oos.metadata(),
+        start=trade_from,
+        end=end,
     )
-    grid = Grid.of(run.composite)
-    ic = daily_ic(
-        grid.matrix(run.composite, "score"), grid.matrix(run.targets, "fwd_return"), "spearman"
-    )
-    return BacktestReport(result, pd.Series(ic, index=grid.dates), run.oos.metadata())
 
 
 def backtest_world(
