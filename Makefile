@@ -57,6 +57,7 @@ bench: install
 	$(PY) benchmarks/factor_panel_large.py
 	$(PY) benchmarks/backfill_demo_year.py
 	$(PY) benchmarks/portfolio_daily.py
+	$(PY) benchmarks/backtest_speed.py
 
 clean:
 	rm -rf .data $(VENV)

@@ -1,5 +1,5 @@
-"""The ``investor-mimic`` command: ``demo``, ``filing show``, ``approvals``, ``kill-switch``,
-``universe build|show``, ``serve`` (the approval web app) and ``hash-password``.
+"""The ``investor-mimic`` command: ``demo``, ``backtest``, ``filing show``, ``approvals``,
+``kill-switch``, ``universe build|show``, ``serve`` (the approval web app) and ``hash-password``.
 
 Why argparse: a handful of subcommands do not justify another dependency, and errors must
 be one clear line on stderr with a non-zero exit code, never a traceback.
@@ -11,6 +11,7 @@ import argparse
 import getpass
 import json
 import sys
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -110,6 +111,41 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from investor_mimic.demo.runner import run_demo
 
     return run_demo(size=args.size, seed=args.seed, null=args.null, as_json=args.json)
+
+
+def _cmd_backtest(args: argparse.Namespace) -> int:
+    from investor_mimic.backtest.run import backtest_world, write_outputs
+    from investor_mimic.settings import Settings
+
+    settings = Settings(
+        **{k: v for k, v in (("world_size", args.size), ("world_seed", args.seed)) if v is not None}
+    )
+    try:
+        report = backtest_world(
+            settings.world_dir,
+            settings.world_size,
+            settings.world_seed,
+            settings.trading,
+            start=args.start,
+            end=args.end,
+            method=settings.fit_method,
+            horizon=settings.horizon_days,
+        )
+    except ValueError as exc:  # a window without scores or sessions, a bad benchmark
+        print(f"investor-mimic backtest: {exc}", file=sys.stderr)
+        return 2
+    written = write_outputs(report, args.out)
+    m = report.result.metrics
+    print(
+        f"Backtest {m.start}..{m.end} ({m.n_days} sessions), after costs: "
+        f"total {m.total_return:+.1%} vs benchmark {m.benchmark_total_return:+.1%}, "
+        f"CAGR {m.cagr:+.1%}, Sharpe {m.sharpe:.2f}, max drawdown {m.max_drawdown:.1%}, "
+        f"turnover {m.turnover:.1f}x/yr"
+    )
+    if args.json:
+        print(json.dumps(report.summary(), indent=2))
+    print(f"wrote {', '.join(p.name for p in written)} to {args.out}")
+    return 0
 
 
 def _store() -> Any:
@@ -326,6 +362,17 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--null", action="store_true", help="plant no signal")
     demo.add_argument("--json", action="store_true", help="print a machine-readable summary")
     demo.set_defaults(func=_cmd_demo)
+
+    backtest = sub.add_parser(
+        "backtest", help="replay the strategy out of sample on the demo world, after costs"
+    )
+    backtest.add_argument("--start", type=date.fromisoformat, default=None, help="first day")
+    backtest.add_argument("--end", type=date.fromisoformat, default=None, help="last day")
+    backtest.add_argument("--size", choices=["tiny", "long", "demo", "large"], default=None)
+    backtest.add_argument("--seed", type=int, default=None)
+    backtest.add_argument("--out", type=Path, default=Path("backtest_out"), help="output folder")
+    backtest.add_argument("--json", action="store_true", help="also print metrics.json")
+    backtest.set_defaults(func=_cmd_backtest)
 
     filing = sub.add_parser("filing", help="inspect SEC filings")
     filing_sub = filing.add_subparsers(dest="filing_command", required=True)

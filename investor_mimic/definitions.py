@@ -6,7 +6,7 @@ import dagster as dg
 
 # Modules, not their Definitions objects: Dagster's module loader (``dagster dev -m``,
 # ``dagster definitions validate -m``) refuses a module holding more than one at top level.
-from investor_mimic.defs import trading
+from investor_mimic.defs import backtest, trading
 from investor_mimic.defs.approval import sensors as approval
 from investor_mimic.defs.factors import assets as factors
 from investor_mimic.defs.metadata import with_ui_metadata
@@ -25,6 +25,7 @@ def build_definitions() -> dg.Definitions:
             factors.factor_defs,
             scoring.scoring_defs,
             trading.trading_defs,
+            backtest.backtest_defs,
             approval.approval_defs,
             alerts.alert_defs,
             dg.Definitions(

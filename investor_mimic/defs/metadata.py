@@ -76,6 +76,7 @@ OWNERS: dict[str, list[str]] = {
     "factors": ["team:research"],
     "scoring": ["team:research"],
     "trading": ["team:trading"],
+    "backtest": ["team:research"],
 }
 
 #: Kinds, in two families. Storage: where the asset's value lives — Parquet files

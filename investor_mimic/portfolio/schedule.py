@@ -10,6 +10,7 @@ from datetime import date, datetime
 from functools import lru_cache
 
 import numpy as np
+import pandas as pd
 
 from investor_mimic.core.calendar import previous_trading_day, session_close, trading_days
 
@@ -33,6 +34,16 @@ def session_number(day: date) -> int:
 def is_rebalance_day(day: date, every: int) -> bool:
     """Every ``every``-th session counted from a fixed anchor."""
     return session_number(day) % every == 0
+
+
+def rebalance_flags(days: pd.DatetimeIndex, every: int) -> np.ndarray:
+    """:func:`is_rebalance_day` for many sessions at once (one calendar lookup: the
+    backtest asks for every session of ten years)."""
+    if len(days) == 0:
+        return np.zeros(0, dtype=bool)
+    sessions = _sessions_through(days.max().year)
+    numbers = np.searchsorted(sessions, days.to_numpy().astype("datetime64[D]"), side="left")
+    return np.asarray(numbers % every == 0, dtype=bool)
 
 
 def tradable_session(now: datetime, next_open: datetime) -> date | None:
