@@ -352,6 +352,20 @@ def _cmd_hash_password(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_config_validate(args: argparse.Namespace) -> int:
+    """Every missing or malformed setting of the chosen environment, by variable name."""
+    from investor_mimic.core.environments import validate
+
+    env, problems = validate(args.env)
+    for problem in problems:
+        print(f"error: {problem}")
+    if problems:
+        print(f"{env}: {len(problems)} problem(s); see deploy/{env}/env.example", file=sys.stderr)
+        return 1
+    print(f"{env}: configuration complete")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="investor-mimic", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -424,6 +438,21 @@ def build_parser() -> argparse.ArgumentParser:
         "hash-password", help="print the Argon2 hash of the web password for IM_WEB_PASSWORD_HASH"
     )
     hashing.set_defaults(func=_cmd_hash_password)
+
+    config = sub.add_parser("config", help="check this environment's configuration")
+    config_sub = config.add_subparsers(dest="config_command", required=True)
+    validate = config_sub.add_parser(
+        "validate",
+        help="list every missing or malformed setting (variable names, never values); "
+        "exit 1 when there is one",
+    )
+    validate.add_argument(
+        "--env",
+        choices=["development", "staging", "production"],
+        default=None,
+        help="environment to check against (default IM_ENVIRONMENT / ENVIRONMENT)",
+    )
+    validate.set_defaults(func=_cmd_config_validate)
 
     kill = sub.add_parser("kill-switch", help="stop (on) or allow (off) all order execution")
     kill.add_argument("state", choices=["on", "off", "status"])

@@ -12,12 +12,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 WorldSize = Literal["tiny", "demo", "large"]
 FitMethod = Literal["ic", "ridge"]
 SizingMethod = Literal["equal", "score_weighted", "inverse_volatility"]
+Environment = Literal["development", "staging", "production"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 
 def _env(name: str, *seed_names: str) -> AliasChoices:
@@ -38,7 +40,12 @@ class TradingSettings(BaseSettings):
     """
 
     model_config = SettingsConfigDict(
-        env_prefix="IM_", env_file=".env", extra="ignore", validate_by_name=True, frozen=True
+        env_prefix="IM_",
+        env_file=".env",
+        extra="ignore",
+        validate_by_name=True,
+        frozen=True,
+        env_ignore_empty=True,
     )
 
     max_positions: int = Field(
@@ -166,8 +173,30 @@ class Settings(BaseSettings):
     """All configuration; defaults run the offline demo world with no keys."""
 
     model_config = SettingsConfigDict(
-        env_prefix="IM_", env_file=".env", extra="ignore", validate_by_name=True
+        env_prefix="IM_",
+        env_file=".env",
+        extra="ignore",
+        validate_by_name=True,
+        env_ignore_empty=True,  # `DATABASE_URL=` in an env file means unset, not ""
     )
+
+    environment: Environment = Field(
+        "development",
+        validation_alias=AliasChoices("IM_ENVIRONMENT", "ENVIRONMENT"),
+        description="development (SQLite, local Parquet, paper broker, demo world), staging or "
+        "production (PostgreSQL, S3, Redis, Alpaca; checked by `investor-mimic config "
+        "validate`, enforced when the code location loads). Also read from ENVIRONMENT.",
+    )
+    log_level: LogLevel = Field(
+        "INFO",
+        validation_alias=AliasChoices("IM_LOG_LEVEL", "LOG_LEVEL"),
+        description="Log level of the `investor-mimic` command and the web app (also LOG_LEVEL).",
+    )
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
 
     data_dir: Path = Field(
         Path(".data"), description="Where worlds, Parquet and the SQLite warehouse live."
@@ -219,7 +248,11 @@ class Settings(BaseSettings):
     news_source: Literal["demo", "alphavantage"] = Field(
         "demo", description="News sentiment source."
     )
-    alphavantage_api_key: SecretStr | None = Field(None, description="Alpha Vantage API key.")
+    alphavantage_api_key: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("IM_ALPHAVANTAGE_API_KEY", "ALPHA_VANTAGE_API_KEY"),
+        description="Alpha Vantage API key (also read from ALPHA_VANTAGE_API_KEY).",
+    )
     alphavantage_url: str = Field(
         "https://www.alphavantage.co/query", description="Alpha Vantage URL."
     )
@@ -349,7 +382,16 @@ class Settings(BaseSettings):
         "REDIS_URL); default SQLite files under data_dir/http.",
     )
     warehouse_url: str | None = Field(
-        None, description="SQLAlchemy URL of the warehouse; default SQLite under data_dir."
+        None,
+        validation_alias=AliasChoices("IM_WAREHOUSE_URL", "DATABASE_URL"),
+        description="SQLAlchemy URL of the warehouse (also read from DATABASE_URL); default "
+        "SQLite under data_dir. PostgreSQL as postgresql+psycopg2://user:pass@host:5432/db.",
+    )
+    dagster_pg_url: SecretStr | None = Field(
+        None,
+        description="PostgreSQL URL of the Dagster instance (runs, events, schedules); "
+        "dagster.yaml names this variable and dagster-postgres reads it at run time. "
+        "Required in staging and production.",
     )
 
     asset_storage_url: str | None = Field(

@@ -1,8 +1,11 @@
-"""Prepare DAGSTER_HOME: the repo's dagster.yaml, plus PostgreSQL storage when configured.
+"""Prepare DAGSTER_HOME: the environment's dagster.yaml (PostgreSQL storage when configured).
 
 Why generated: the instance must be SQLite on a laptop and PostgreSQL in staging from
 the same repository, and the database URL (a secret) must stay in the environment —
-the written YAML only names the variable ``IM_DAGSTER_PG_URL``.
+the written YAML only names the variable ``IM_DAGSTER_PG_URL``. development uses the
+repository's ``dagster.yaml`` (SQLite, plus PostgreSQL when ``IM_DAGSTER_PG_URL`` is set);
+staging and production use ``deploy/<environment>/dagster.yaml`` (PostgreSQL, queued runs,
+concurrency pools).
 
 Which home: ``DAGSTER_HOME`` from the environment when set, else ``<data dir>/dagster_home``
 (:func:`dagster_home`). The demo, ``make ui`` and ``make check`` all resolve it here
@@ -20,17 +23,28 @@ import yaml
 if TYPE_CHECKING:
     import dagster as dg
 
-REPO_YAML = Path(__file__).resolve().parents[2] / "dagster.yaml"
+REPO = Path(__file__).resolve().parents[2]
+REPO_YAML = REPO / "dagster.yaml"
 PG_URL_ENV = "IM_DAGSTER_PG_URL"
 
 
-def instance_config(postgres: bool) -> dict[str, Any]:
+def environment_yaml(environment: str) -> Path:
+    """The instance configuration file of ``environment`` in the repository."""
+    return (
+        REPO_YAML
+        if environment == "development"
+        else REPO / "deploy" / environment / "dagster.yaml"
+    )
+
+
+def instance_config(postgres: bool, environment: str = "development") -> dict[str, Any]:
+    source = environment_yaml(environment)
     base: dict[str, Any] = (
-        yaml.safe_load(REPO_YAML.read_text())
-        if REPO_YAML.exists()
+        yaml.safe_load(source.read_text())
+        if source.exists()
         else {"telemetry": {"enabled": False}, "nux": {"enabled": False}}
     )
-    if postgres:
+    if postgres and "storage" not in base:
         base["storage"] = {"postgres": {"postgres_url": {"env": PG_URL_ENV}}}
     return base
 
@@ -41,8 +55,11 @@ def dagster_home(data_dir: Path) -> Path:
     return Path(from_env).resolve() if from_env else (data_dir / "dagster_home").resolve()
 
 
-def prepare_home(home: Path, postgres: bool | None = None) -> Path:
-    """Write ``home/dagster.yaml``; PostgreSQL when ``IM_DAGSTER_PG_URL`` is set (or asked).
+def prepare_home(
+    home: Path, postgres: bool | None = None, environment: str = "development"
+) -> Path:
+    """Write ``home/dagster.yaml`` of ``environment``; PostgreSQL when ``IM_DAGSTER_PG_URL``
+    is set (or asked; staging and production always are).
 
     Written to a temporary file and renamed, so an interrupted start never leaves a
     truncated ``dagster.yaml`` behind.
@@ -52,7 +69,7 @@ def prepare_home(home: Path, postgres: bool | None = None) -> Path:
     home.mkdir(parents=True, exist_ok=True)
     target = home / "dagster.yaml"
     tmp = home / ".dagster.yaml.tmp"
-    tmp.write_text(yaml.safe_dump(instance_config(postgres), sort_keys=True))
+    tmp.write_text(yaml.safe_dump(instance_config(postgres, environment), sort_keys=True))
     os.replace(tmp, target)
     return home
 
@@ -93,7 +110,8 @@ def main() -> None:
     """Print the prepared DAGSTER_HOME of this environment (``make ui``/``make check``)."""
     from investor_mimic.settings import Settings
 
-    print(prepare_home(dagster_home(Settings().data_dir)))
+    settings = Settings()
+    print(prepare_home(dagster_home(settings.data_dir), environment=settings.environment))
 
 
 if __name__ == "__main__":

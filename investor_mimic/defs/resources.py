@@ -57,10 +57,16 @@ class BrokerResource(dg.ConfigurableResource):
 
 
 def build_resources(settings: Settings | None = None) -> dict[str, Any]:
-    """Resources for this environment: local files/SQLite, or S3/PostgreSQL."""
+    """Resources for this environment: local files/SQLite, or S3/PostgreSQL.
+
+    Staging and production refuse to load with an incomplete configuration (every
+    missing variable listed) rather than fall back to development's SQLite and files.
+    """
+    from investor_mimic.core.environments import require_complete
     from investor_mimic.defs.sources.resource import SourcesResource
 
     settings = settings or get_settings()
+    require_complete(settings)
     trading = TradingResource(settings_json=settings.trading.model_dump_json())
     return {
         "warehouse": WarehouseResource(url=settings.resolved_warehouse_url),

@@ -101,6 +101,17 @@ def _store_days(
     )
 
 
+#: Concurrency pool of each source that calls an external service: one pool per service,
+#: so its rate limit holds across runs (staging/production give each pool one slot in
+#: deploy/<env>/dagster.yaml). Both EDGAR assets share ``edgar``: the SEC counts requests
+#: per client, not per asset.
+POOLS = {
+    "thirteenf_holdings": "edgar",
+    "insider_trades": "edgar",
+    "prices": "prices",
+    "news_sentiment": "news",
+}
+
 def _day_range(context: dg.AssetExecutionContext) -> tuple[date, date]:
     keys = context.partition_key_range
     return date.fromisoformat(keys.start), date.fromisoformat(keys.end)
@@ -131,6 +142,7 @@ def universe(
         "partition_expr": {"filer": "filer_cik", "quarter": "period_of_report"},
         **schema_metadata(frames.THIRTEENF_HOLDINGS),
     },
+    pool=POOLS["thirteenf_holdings"],
     description="13F-HR holdings of one filer for one report quarter, every version "
     "(original and amendments), values in dollars, each row known from its acceptance. "
     "A run over many (quarter, filer) partitions validates all of them before writing any.",
@@ -177,6 +189,7 @@ def _daily_asset(name: str, description: str) -> Any:
         partitions_def=trading_day_partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
         metadata={"partition_expr": DAY_COLUMN[name], **schema_metadata(RULES[name][0])},
+        pool=POOLS[name],
         description=description,
     )
 
