@@ -15,9 +15,9 @@ from dagster._core.run_coordinator import QueuedRunCoordinator
 from dagster_k8s import K8sRunLauncher
 from dagster_postgres import PostgresRunStorage
 
+from investor_mimic.definitions import defs
 from investor_mimic.defs.instance import PG_URL_ENV, REPO, prepare_home
 from investor_mimic.defs.sources.assets import POOLS
-from investor_mimic.definitions import defs
 
 DEPLOYED = ("staging", "production")
 
