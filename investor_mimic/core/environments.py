@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Set
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -129,7 +130,9 @@ def _scheme(url: str) -> str:
 
 
 def environment_problems(
-    settings: Settings, environment: Environment | None = None, skip: set[str] = frozenset()
+    settings: Settings,
+    environment: Environment | None = None,
+    skip: Set[str] = frozenset(),
 ) -> list[Problem]:
     """What ``environment`` (default ``settings.environment``) still needs; ``skip`` names
     fields already reported as malformed."""

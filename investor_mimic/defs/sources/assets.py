@@ -112,6 +112,7 @@ POOLS = {
     "news_sentiment": "news",
 }
 
+
 def _day_range(context: dg.AssetExecutionContext) -> tuple[date, date]:
     keys = context.partition_key_range
     return date.fromisoformat(keys.start), date.fromisoformat(keys.end)
