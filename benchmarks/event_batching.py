@@ -144,6 +144,7 @@ def main() -> None:
             if done.returncode:
                 raise SystemExit(done.stderr[-3000:])
             rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
+            log(f"  {rows[-1]}")
         finally:
             with admin.connect() as conn:
                 conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
