@@ -47,17 +47,30 @@ def _duration(seconds: float) -> str:
     return f"{secs}s"
 
 
-def describe(label: str, done: int, total: int | None, unit: str, rows: int, elapsed: float) -> str:
+def describe(
+    label: str,
+    done: int,
+    total: int | None,
+    unit: str,
+    rows: int,
+    elapsed: float,
+    active: tuple[float, int] | None = None,
+) -> str:
     """The plain progress line: ``label: 300/1,258 partitions (24%), 12,345 rows,
-    elapsed 10s, ETA 31s`` (no total: no share and no ETA; no rows: no rows)."""
+    elapsed 10s, ETA 31s`` (no total: no share and no ETA; no rows: no rows).
+
+    The ETA extrapolates the rate ``active = (seconds, units)`` measured since the first
+    unit was done (default: ``elapsed`` and ``done``): a stage that computes for a minute
+    before its first result would otherwise promise an hour."""
     parts = [f"{done:,}/{total:,} {unit}" if total else f"{done:,} {unit}"]
     if total:
         parts[0] += f" ({100.0 * done / total:.0f}%)"
     if rows:
         parts.append(f"{rows:,} rows")
     parts.append(f"elapsed {_duration(elapsed)}")
-    if total and 0 < done < total:
-        parts.append(f"ETA {_duration(elapsed * (total - done) / done)}")
+    seconds, units = (elapsed, done) if active is None else active
+    if total and 0 < done < total and seconds > 0 and units > 0:
+        parts.append(f"ETA {_duration(seconds * (total - done) / units)}")
     return f"{label}: " + ", ".join(parts)
 
 
@@ -91,6 +104,7 @@ class Progress:
         self.done = self.rows = 0
         self.start = clock()
         self._last_line = self._last_log = self.start
+        self._first: tuple[float, int] | None = None  # when, and done, after the first advance
         self._closed = False
         self._bar: tqdm[None] | None = None
         if mode == "bar":
@@ -109,12 +123,20 @@ class Progress:
         return self.clock() - self.start
 
     def line(self) -> str:
-        return describe(self.label, self.done, self.total, self.unit, self.rows, self.elapsed)
+        now = self.clock()
+        active = None
+        if self._first is not None:
+            active = (now - self._first[0], self.done - self._first[1])
+        return describe(
+            self.label, self.done, self.total, self.unit, self.rows, now - self.start, active
+        )
 
     def advance(self, done: int = 1, rows: int = 0) -> None:
         """``done`` more units finished, carrying ``rows`` more rows."""
         self.done += done
         self.rows += rows
+        if self._first is None:
+            self._first = (self.clock(), self.done)
         if self._bar is not None:
             if rows:
                 self._bar.set_postfix_str(f"{self.rows:,} rows", refresh=False)

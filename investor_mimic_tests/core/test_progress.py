@@ -76,7 +76,7 @@ def test_quiet_writes_nothing_but_the_log_callback_still_hears() -> None:
         p.advance()
     assert out.getvalue() == ""
     assert logged == [
-        "insider_trades: 2/3 EDGAR days (67%), 2 rows, elapsed 6s, ETA 3s",
+        "insider_trades: 2/3 EDGAR days (67%), 2 rows, elapsed 6s, ETA 6s",
         "insider_trades: 3/3 EDGAR days (100%), 2 rows, elapsed 6s (done)",
     ]
 
@@ -98,3 +98,16 @@ def test_the_total_may_come_later() -> None:
         p.set_total(2)
         p.advance(2)
     assert out.getvalue().strip() == "stage: 2/2 results (100%), elapsed 0s (done)"
+
+
+def test_the_eta_counts_from_the_first_result_not_from_a_long_start() -> None:
+    out, clock = io.StringIO(), Clock()
+    with Progress("daily sources", 100, "results", stream=out, every=5.0, clock=clock) as p:
+        clock.now += 60.0  # a minute of compute before any result lands
+        p.advance()
+        for _ in range(9):
+            clock.now += 1.0
+            p.advance()
+    first, second = out.getvalue().splitlines()[:2]
+    assert first == "daily sources: 1/100 results (1%), elapsed 1m00s"  # no rate yet
+    assert second == "daily sources: 6/100 results (6%), elapsed 1m05s, ETA 1m34s"
