@@ -180,7 +180,7 @@ class Bench:
         instance, run in process as the stage is; no checks, no IO (a null IO manager)."""
         import dagster as dg
 
-        from investor_mimic.defs.stages import range_tags
+        from investor_mimic.defs.stages import quiet_logs, range_tags
 
         job_def = self.defs.resolve_job_def(job)
         keys = sorted(job_def.asset_layer.selected_asset_keys, key=lambda k: k.to_user_string())
@@ -205,6 +205,7 @@ class Bench:
                 instance=self.instance,
                 tags=range_tags(*partition_range) if partition_range else None,
                 resources={"null_io": NullIO()},
+                run_config=quiet_logs(),  # the console logger as quiet as the stage's
                 raise_on_error=True,
             )
         stage.floor += sw.seconds
