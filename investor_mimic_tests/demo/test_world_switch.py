@@ -147,8 +147,9 @@ def test_an_interrupted_demo_leaves_no_run_open_and_no_partial_file(
 ) -> None:
     """SIGTERM in the middle of the 13F run, inside a step or between two: the demo says
     so and exits 130 (the stage runner sees the signal whichever handler Dagster had
-    installed, ``defs.stages._signals_seen``), the run is marked failed (not left STARTED for the UI), no temporary or Parquet file is half
-    written, and the data dir still records its world."""
+    installed, ``defs.stages._signals_seen``), the run is marked failed (not left
+    STARTED for the UI), no temporary or Parquet file is half written, and the data dir
+    still records its world."""
     data_dir = tmp_path / "data"
     shutil.copytree(tiny_world, data_dir / "worlds" / "tiny-3")
     demo = subprocess.Popen(
