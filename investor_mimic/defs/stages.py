@@ -165,10 +165,10 @@ class StageRunner:
                 if check_captured_interrupt():
                     self.instance.report_run_failed(run, "interrupted before it started")
                     raise KeyboardInterrupt
-            if progress is not None:
-                progress.set_total(planned_results(self.instance, run.run_id))
             events: list[dg.DagsterEvent] = []
             try:
+                if progress is not None:
+                    progress.set_total(planned_results(self.instance, run.run_id))
                 for event in execute_run_iterator(recon, run, self.instance):
                     events.append(event)
                     if progress is not None and _is_result(event):
