@@ -89,7 +89,7 @@ def run_evening(data_dir: Path) -> tuple[list[tuple], float, float, list[str]]:
     os.environ["IM_DATA_DIR"] = str(data_dir)
     for var in [v for v in os.environ if v.startswith("DAGSTER_")]:
         del os.environ[var]
-    from investor_mimic.settings import Settings, get_settings
+    from investor_mimic.settings import get_settings
 
     get_settings.cache_clear()  # before anything builds the partitions from the settings
     from investor_mimic.core.calendar import trading_days
@@ -97,7 +97,7 @@ def run_evening(data_dir: Path) -> tuple[list[tuple], float, float, list[str]]:
     from investor_mimic.defs.stages import StageRunner
     from investor_mimic.defs.trading.demo import pin_paper_clock
 
-    settings = Settings()
+    settings = get_settings()  # the world the demo recorded in the data dir
     manifest = json.loads((settings.world_dir / "manifest.json").read_text())
     last = trading_days(date.fromisoformat(manifest["start"]), date.fromisoformat(manifest["end"]))[
         -1
