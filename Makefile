@@ -21,12 +21,17 @@ install: $(STAMP)
 demo: install
 	$(VENV)/bin/investor-mimic demo $(ARGS)
 
-## The test suite (slow scale tests excluded; `make test-all` runs them too).
+## The test suite (slow scale tests excluded; `make test-all` runs them too), on
+## TEST_WORKERS pytest-xdist workers (one per core of the project's 2-core machine);
+## module-sized groups keep shared fixtures in one worker (investor_mimic_tests/conftest.py).
+TEST_WORKERS ?= 2
+PARALLEL = -n $(TEST_WORKERS) --dist loadgroup
+
 test: install
-	$(PY) -m pytest -m "not slow" -q -p no:cacheprovider
+	$(PY) -m pytest -m "not slow" -q -p no:cacheprovider $(PARALLEL)
 
 test-all: install
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider $(PARALLEL)
 
 ## Dagster UI (webserver + daemon) on the demo world at http://127.0.0.1:3000
 ui: install
@@ -58,6 +63,7 @@ bench: install
 	$(PY) benchmarks/backfill_demo_year.py
 	$(PY) benchmarks/portfolio_daily.py
 	$(PY) benchmarks/backtest_speed.py
+	$(PY) benchmarks/demo_and_evening.py
 
 clean:
 	rm -rf .data $(VENV)

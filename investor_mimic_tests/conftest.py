@@ -103,3 +103,17 @@ def redis_store_args() -> Iterator[tuple[str, str]]:
         if keys:
             client.delete(*keys)
         client.close()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Groups for pytest-xdist's ``--dist loadgroup`` (``make test`` runs two workers).
+
+    A module's tests share a worker, so module-scoped fixtures and the per-process world
+    caches of :mod:`investor_mimic_tests.helpers.research_world` are built once per
+    module at most; every test judging the session's tiny demo run shares one worker, so
+    the demo (the suite's longest fixture) runs once. Without xdist the marker is inert.
+    """
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        group = "tiny_demo" if "tiny_demo" in fixtures else item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))

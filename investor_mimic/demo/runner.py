@@ -35,6 +35,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from investor_mimic.core.progress import Mode, Progress
 from investor_mimic.settings import Settings, remember_demo_world, remembered_world_id
 
 #: Trading days of history before the first factor date (12-1 momentum needs 252).
@@ -150,11 +151,18 @@ def reset_for_world(
     )
 
 
-def run_pipeline(settings: Settings, *, quiet: bool = False) -> dict[str, Any]:
+def run_pipeline(
+    settings: Settings, *, quiet: bool = False, progress: Mode = "auto"
+) -> dict[str, Any]:
     """Materialize every stage for the configured demo world; return the summary.
 
-    The data dir switches to this world first (:func:`reset_for_world`).
+    The data dir switches to this world first (:func:`reset_for_world`). Each stage
+    reports its results (materializations and check evaluations, per partition) as they
+    are stored: a bar on a terminal, a line every few seconds otherwise, nothing when
+    ``quiet`` or ``progress="quiet"`` (``--json``).
     """
+    if quiet:
+        progress = "quiet"
     from investor_mimic.defs.instance import (
         dagster_home,
         open_instance,
@@ -201,7 +209,10 @@ def run_pipeline(settings: Settings, *, quiet: bool = False) -> dict[str, Any]:
         partition_range: tuple[str, str] | None = None,
         partition_key: str | None = None,
     ) -> None:
-        result = runner.run(job, partition_range=partition_range, partition_key=partition_key)
+        with Progress(stage, unit="results", mode=progress) as bar:
+            result = runner.run(
+                job, partition_range=partition_range, partition_key=partition_key, progress=bar
+            )
         tally.add(result)
         tally.seconds[stage] = tally.seconds.get(stage, 0.0) + result.seconds
         _log(f"  {stage}: {result.seconds:.1f}s", quiet)
@@ -381,7 +392,7 @@ def run_demo(size: str | None, seed: int | None, null: bool, as_json: bool) -> i
     # world, so the UI started on it later loads the same definitions.
     signal.signal(signal.SIGTERM, _interrupt)  # a killed demo ends its run like Ctrl-C
     try:
-        summary = run_pipeline(Settings(), quiet=False)
+        summary = run_pipeline(Settings(), quiet=False, progress="quiet" if as_json else "auto")
     except WorldSwitchError as exc:
         print(f"investor-mimic demo: {exc}", file=sys.stderr)
         return 2

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from investor_mimic.core.calendar import trading_days
+from investor_mimic.core.progress import Advance
 from investor_mimic.factors.inputs import FactorInputs
 from investor_mimic.factors.normalise import normalise, normalise_values
 from investor_mimic.factors.registry import REGISTRY, FactorData, FactorParams, FactorRegistry
@@ -139,12 +140,14 @@ def compute_factor_panel(
     sector_neutral: bool = False,
     params: FactorParams | None = None,
     registry: FactorRegistry = REGISTRY,
+    advance: Advance | None = None,
 ) -> pd.DataFrame:
     """The factor panel (``registry.panel_schema()``; by default ``registry.FACTOR_PANEL``)
     for every date in ``dates`` x universe ticker, sorted by both.
 
     Each factor is winsorised and z-scored per date (:mod:`investor_mimic.factors.normalise`),
-    demeaned within sector first when ``sector_neutral``.
+    demeaned within sector first when ``sector_neutral``. ``advance(1, cells)`` is called
+    after each factor (:mod:`investor_mimic.core.progress`).
     """
     sectors = inputs.universe.set_index("ticker")["sector"] if sector_neutral else None
     q = registry.params(params)["winsor_quantile"]
@@ -158,6 +161,8 @@ def compute_factor_panel(
             normalised[name] = normalise_values(raw.to_numpy(dtype=np.float64), q=q)
         else:
             normalised[name] = normalise(raw, q=q, sectors=sectors).to_numpy(dtype=np.float64)
+        if advance is not None:
+            advance(1, raw.size)
         del raw
     assert index is not None  # a registry has at least one factor
     return _long_arrays(index[0], index[1], normalised, inputs.universe)

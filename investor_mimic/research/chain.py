@@ -18,6 +18,7 @@ from datetime import date, timedelta
 import pandas as pd
 
 from investor_mimic.core.calendar import trading_days
+from investor_mimic.core.progress import Advance
 from investor_mimic.core.warehouse import Warehouse
 from investor_mimic.factors.panel import compute_factor_panel
 from investor_mimic.research.composite import composite_scores
@@ -29,16 +30,25 @@ from investor_mimic.settings import FitMethod
 
 
 def factor_panel_for(
-    warehouse: Warehouse, start: date, end: date, benchmark: str, *, sector_neutral: bool = False
+    warehouse: Warehouse,
+    start: date,
+    end: date,
+    benchmark: str,
+    *,
+    sector_neutral: bool = False,
+    advance: Advance | None = None,
 ) -> pd.DataFrame:
     """``frames.FACTOR_PANEL`` for the NYSE trading days in [start, end].
 
     Reads nothing known after ``end`` (:func:`investor_mimic.research.data.factor_inputs`).
+    ``advance`` hears of each factor computed (:func:`compute_factor_panel`).
     """
     if start > end:
         raise ValueError(f"factor_panel_for: start {start} is after end {end}")
     inputs = factor_inputs(warehouse, start, end, benchmark)
-    return compute_factor_panel(inputs, trading_days(start, end), sector_neutral=sector_neutral)
+    return compute_factor_panel(
+        inputs, trading_days(start, end), sector_neutral=sector_neutral, advance=advance
+    )
 
 
 def label_read_end(last: date, horizon: int) -> date:

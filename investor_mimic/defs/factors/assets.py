@@ -15,6 +15,7 @@ from investor_mimic.core import frames
 from investor_mimic.defs.checks import frame_check
 from investor_mimic.defs.metadata import PANDAS, PARQUET, frame_metadata, schema_metadata
 from investor_mimic.defs.partitions import trading_day_partitions
+from investor_mimic.defs.progress import step_progress
 from investor_mimic.defs.resources import ResearchConfig, WarehouseResource
 from investor_mimic.defs.sources.resource import SourcesResource
 from investor_mimic.factors.registry import FACTOR_PANEL, REGISTRY, FactorRegistry
@@ -45,13 +46,15 @@ def factor_panel(
     keys = context.partition_key_range
     start, end = date.fromisoformat(keys.start), date.fromisoformat(keys.end)
     context.log.info(f"factor_panel: loading inputs for {start}..{end}")
-    panel = factor_panel_for(
-        warehouse.warehouse(),
-        start,
-        end,
-        sources.sources().benchmark,
-        sector_neutral=research.sector_neutral,
-    )
+    with step_progress(context, "factor_panel", len(REGISTRY), "factors") as progress:
+        panel = factor_panel_for(
+            warehouse.warehouse(),
+            start,
+            end,
+            sources.sources().benchmark,
+            sector_neutral=research.sector_neutral,
+            advance=progress.advance,
+        )
     context.log.info(f"factor_panel: {len(panel):,} rows for {panel['date'].nunique()} days")
     meta = frame_metadata(panel, date_col="date", entity_col="ticker")
     coverage = panel[list(REGISTRY.names)].notna().mean()

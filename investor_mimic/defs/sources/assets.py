@@ -32,6 +32,7 @@ from investor_mimic.defs.partitions import (
     trading_day_partitions,
     trading_day_schedule,
 )
+from investor_mimic.defs.progress import step_progress
 from investor_mimic.defs.resources import WarehouseResource
 from investor_mimic.defs.sources.resource import SourcesResource
 from investor_mimic.settings import get_settings
@@ -157,12 +158,14 @@ def thirteenf_holdings(
     client = sources.sources().edgar
     cusip_map = dict(zip(universe["cusip"], universe["ticker"], strict=True))
     parts: dict[tuple[str, date], pd.DataFrame] = {}
-    for i, key in enumerate(context.partition_keys):
-        dims = thirteenf_partitions.get_partition_key_from_str(key).keys_by_dimension
-        filer, period = dims["filer"], date.fromisoformat(dims["quarter"])
-        parts[(filer, period)] = edgar.thirteenf_holdings(client, filer, period, cusip_map)
-        if (i + 1) % 25 == 0:
-            context.log.info(f"thirteenf_holdings: {i + 1}/{len(context.partition_keys)} fetched")
+    keys = context.partition_keys
+    with step_progress(context, "thirteenf_holdings", len(keys), "filings") as progress:
+        for key in keys:
+            dims = thirteenf_partitions.get_partition_key_from_str(key).keys_by_dimension
+            filer, period = dims["filer"], date.fromisoformat(dims["quarter"])
+            part = edgar.thirteenf_holdings(client, filer, period, cusip_map)
+            parts[(filer, period)] = part
+            progress.advance(1, len(part))
     frame = frames.coerce(pd.concat(parts.values(), ignore_index=True), frames.THIRTEENF_HOLDINGS)
     _require_valid("thirteenf_holdings", frame)
     wh = warehouse.warehouse()
@@ -212,10 +215,10 @@ def insider_trades(
     issuers = dict(zip(universe["cik"], universe["ticker"], strict=True))
     days = pd.date_range(previous_trading_day(start), end, freq="D")
     parts = []
-    for i, day in enumerate(days):
-        parts.append(edgar.insider_trades(client, day.date(), issuers))
-        if (i + 1) % 100 == 0:
-            context.log.info(f"insider_trades: {i + 1}/{len(days)} EDGAR days read")
+    with step_progress(context, "insider_trades", len(days), "EDGAR days") as progress:
+        for day in days:
+            parts.append(edgar.insider_trades(client, day.date(), issuers))
+            progress.advance(1, len(parts[-1]))
     frame = frames.coerce(pd.concat(parts, ignore_index=True), frames.INSIDER_TRADES)
     frame = frame[
         frame[DAY_COLUMN["insider_trades"]].between(pd.Timestamp(start), pd.Timestamp(end))
