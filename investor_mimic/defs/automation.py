@@ -54,9 +54,10 @@ def when_tables_change() -> dg.AutomationCondition:
 
 
 def monthly_refit() -> dg.AutomationCondition:
-    return (
-        AC.cron_tick_passed(MONTHLY_REFIT_CRON, TIMEZONE).since_last_handled() & ~AC.in_progress()
-    ).with_label("monthly, 07:00 New York on the 1st")
+    tick: dg.AutomationCondition = AC.cron_tick_passed(MONTHLY_REFIT_CRON, TIMEZONE)
+    return (tick.since_last_handled() & ~AC.in_progress()).with_label(
+        "monthly, 07:00 New York on the 1st"
+    )
 
 
 DAILY_ASSETS = ("factor_panel", "composite_score", "portfolio", "trade_proposals")
