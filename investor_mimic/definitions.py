@@ -79,7 +79,7 @@ def automation_table(definitions: dg.Definitions = defs) -> str:
             by_label.setdefault(label, []).append(f"`{key.to_user_string()}`")
     for label, assets in sorted(by_label.items()):
         rows.append(
-            f"| {', '.join(assets)} | automation condition | with `automation_sensor` "
+            f"| assets {', '.join(assets)} | automation condition | with `automation_sensor` "
             f"| {label} | – | See `investor_mimic/defs/automation.py`. |"
         )
     return "\n".join(rows)

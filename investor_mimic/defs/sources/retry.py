@@ -53,12 +53,13 @@ def is_transient(exc: BaseException) -> bool:
 
 
 def retrying(context: dg.AssetExecutionContext, fetch: Callable[[], T]) -> T:
-    """``fetch()``, turning a transient failure into a retry request with backoff."""
+    """``fetch()``, turning a transient failure into a retry request with backoff (the
+    last allowed attempt raises the failure itself, so the run says what went wrong)."""
     try:
         return fetch()
     except Exception as exc:
-        if not is_transient(exc):
-            raise
+        if not is_transient(exc) or context.retry_number >= SOURCE_RETRY.max_retries:
+            raise  # the last attempt fails with the source's own message
         wait = SOURCE_RETRY.wait(context.retry_number, get_settings().source_retry_seconds)
         context.log.warning(
             f"transient source failure (retry {context.retry_number + 1} of "
