@@ -13,7 +13,10 @@ it waits for, and :data:`automation_sensor` evaluates the conditions:
   settled (D's factor panel waits for D's Form 4s, bars and news alike). Days within
   :data:`LOOKBACK` of the newest partition are considered (D's index may appear after
   midnight, when D+1's partition already exists; a Friday's on Monday); older gaps
-  are a backfill's job, never the automation's.
+  are a backfill's job, never the automation's. An input requested in the same tick is
+  waited for too (one tick later): a SQL model and a day's partition cannot share a run,
+  so without it D's panel would run beside the model it reads, and D's proposals (each
+  one an approval request) would be made twice.
 - ``factor_weights``: refit at 07:00 New York on the first of each month, before the open
   (weights are point-in-time by refit date, so a later refit never changes a past day).
 """
@@ -40,6 +43,7 @@ def when_inputs_land() -> dg.AutomationCondition:
         & (AC.newly_missing() | AC.any_deps_updated()).since_last_handled()
         & ~AC.any_deps_missing()
         & ~AC.any_deps_in_progress()
+        & ~AC.any_deps_match(AC.will_be_requested())
         & ~AC.in_progress()
     ).with_label("when its day's inputs land")
 

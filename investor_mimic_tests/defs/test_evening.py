@@ -247,6 +247,8 @@ def test_an_evening_completes_when_edgar_is_late_and_alpha_vantage_throttles(
     assert market(at(NEXT, 2)) is not None  # D+1 has not closed
     evening.settle(at(NEXT, 2, 5))
 
+    for name in ["factor_panel", "composite_score", *TRADING]:  # once, with final inputs
+        assert sum(name in assets for _, assets, _ in evening.runs) == 1, evening.runs
     for name in [*DAILY, *TRADING]:
         done = materialized(box, name)
         assert D.isoformat() in done, name
