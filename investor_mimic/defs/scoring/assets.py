@@ -220,15 +220,8 @@ evaluation_job = dg.define_asset_job(
     description="Out-of-sample evaluation of the factors and the composite, with plots.",
 )
 
-daily_scoring_job = dg.define_asset_job(
-    "daily_scoring_job",
-    selection=dg.AssetSelection.keys("factor_panel") | dg.AssetSelection.assets(composite_score),
-    partitions_def=trading_day_partitions,
-    description="A day's factor panel and composite score, after that day's SQL models.",
-)
-
 scoring_defs = dg.Definitions(
     assets=[factor_weights, composite_score, factor_evaluation],
     asset_checks=[weights_valid, composite_score_valid],
-    jobs=[refit_job, composite_job, evaluation_job, daily_scoring_job],
+    jobs=[refit_job, composite_job, evaluation_job],
 )
