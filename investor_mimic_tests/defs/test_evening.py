@@ -108,11 +108,10 @@ class Evening:
         for key in GRAPH.toposorted_asset_keys:
             for partition in result.get_requested_partitions(key):
                 name = key.to_user_string()
-                (
+                if partition is None:
                     whole.append(name)
-                    if partition is None
-                    else by_day.setdefault(partition, []).append(name)
-                )
+                else:
+                    by_day.setdefault(partition, []).append(name)
         if whole:
             self.execute(moment, whole, None)
         for partition, names in sorted(by_day.items()):
