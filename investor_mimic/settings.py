@@ -257,6 +257,18 @@ class Settings(BaseSettings):
         "https://www.alphavantage.co/query", description="Alpha Vantage URL."
     )
     alphavantage_rpm: float = Field(5.0, description="Requests per minute (free tier: 5).")
+    alphavantage_rpd: int = Field(
+        25,
+        ge=1,
+        description="Requests one news run may make (free tier: 25 a day); a premium key "
+        "raises it. News comes market-wide by time window, filtered to the universe.",
+    )
+    source_retry_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="First wait before a source step is retried after a transient failure "
+        "(429, 5xx, no answer, a throttle note); doubles per retry.",
+    )
 
     # execution (approved orders at a broker)
     broker: Literal["paper", "alpaca"] = Field(

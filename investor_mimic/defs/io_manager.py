@@ -118,6 +118,13 @@ class PartitionedParquetIOManager(dg.ConfigurableIOManager):
         (summaries, notebooks)."""
         return self._read(self._file(key, partition))
 
+    def write_asset(
+        self, key: dg.AssetKey, frame: pd.DataFrame, partition: str | None = None
+    ) -> None:
+        """Store a value where a run would, outside a run (seeding history computed by the
+        pure code, e.g. weights fitted before a deployment's first evening)."""
+        self._write(frame, self._file(key, partition))
+
     def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame) -> None:
         if obj is None:
             return

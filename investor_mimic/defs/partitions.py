@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 
 import dagster as dg
 
-from investor_mimic.core.calendar import is_trading_day, nyse_holidays, quarter_ends
+from investor_mimic.core.calendar import nyse_holidays, quarter_ends
 from investor_mimic.demo.spec import size_spec
 from investor_mimic.settings import Settings, get_settings
 
@@ -60,6 +60,9 @@ def build_trading_day_partitions(
         fmt="%Y-%m-%d",
         timezone=TIMEZONE,
         exclusions=holidays,
+        # a day's partition exists from its midnight, not from the next one: the evening
+        # sensors request session D's bars, news and Form 4s during D's evening
+        end_offset=1,
     )
 
 
@@ -78,27 +81,3 @@ thirteenf_partitions = dg.MultiPartitionsDefinition(
 def multi_partition_key(*, quarter: str, filer: str) -> str:
     """The string key of a (quarter, filer) partition of ``thirteenf_partitions``."""
     return str(dg.MultiPartitionKey({"quarter": quarter, "filer": filer}))
-
-
-def trading_day_schedule(
-    job: dg.UnresolvedAssetJobDefinition, hour: int, minute: int, description: str
-) -> dg.ScheduleDefinition:
-    """A weekday schedule (New York time) that runs ``job`` for that day's partition,
-    and skips NYSE holidays and days outside the data with a reason the UI shows."""
-
-    @dg.schedule(
-        name=f"{job.name.removesuffix('_job')}_schedule",
-        job=job,
-        cron_schedule=f"{minute} {hour} * * 1-5",
-        execution_timezone=TIMEZONE,
-        description=description,
-    )
-    def _schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
-        day = context.scheduled_execution_time.date()
-        if not is_trading_day(day):
-            return dg.SkipReason(f"{day} is not a trading day")
-        if not trading_day_partitions.has_partition_key(day.isoformat()):
-            return dg.SkipReason(f"{day} is outside the configured data ({DATA_START}..{DATA_END})")
-        return dg.RunRequest(run_key=day.isoformat(), partition_key=day.isoformat())
-
-    return _schedule

@@ -29,7 +29,19 @@ EASTERN = ZoneInfo("America/New_York")
 
 
 class AlpacaBarsError(RuntimeError):
-    """Alpaca bars cannot be fetched as configured."""
+    """Alpaca bars cannot be fetched as configured; ``transient`` when a later attempt
+    may succeed (429, 5xx, no answer), never for an answer that is wrong."""
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
+def _transient(exc: Exception) -> bool:
+    if isinstance(exc, requests.ConnectionError | requests.Timeout):
+        return True
+    status = getattr(exc, "status_code", None)
+    return status is not None and (status == 429 or status >= 500)
 
 
 def _window(frame: pd.DataFrame, tickers: Sequence[str], start: date, end: date) -> pd.DataFrame:
@@ -99,7 +111,8 @@ class AlpacaBars:
         except (APIError, requests.RequestException) as exc:
             raise AlpacaBarsError(
                 f"Alpaca bars {symbols[0]}..{symbols[-1]} ({len(symbols)} symbols) "
-                f"{start}..{end}: {type(exc).__name__}: {str(exc)[:200]}"
+                f"{start}..{end}: {type(exc).__name__}: {str(exc)[:200]}",
+                transient=_transient(exc),
             ) from exc
         assert isinstance(barset, BarSet)  # raw_data=False gives the wrapped model
         return [

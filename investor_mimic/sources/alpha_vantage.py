@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from investor_mimic.core import frames
 from investor_mimic.core.calendar import (
     MARKET_CLOSE,
     effective_trading_days,
+    is_trading_day,
     previous_trading_day,
     session_close,
 )
@@ -113,12 +115,54 @@ def _since(start: date) -> datetime:
     return session_close(previous_trading_day(start))
 
 
-class AlphaVantageNews:
-    """NEWS_SENTIMENT over HTTP, one ticker per request, ≤ ``rpm`` requests per minute.
+@dataclass(frozen=True)
+class NewsFetch:
+    """A fetch's items and how much of its window they cover.
 
-    One ticker per request because ``tickers=A,B`` asks for items mentioning *all* of
-    them. An answer holding :data:`PAGE_LIMIT` items may be truncated, so its window is
-    halved and both halves fetched until answers are complete or a window is a minute.
+    ``complete``: every answer was read to its end (no window left unread for lack of
+    budget, no minute holding more than a page). ``requests``: answers asked for,
+    within ``budget``.
+    """
+
+    frame: pd.DataFrame
+    requests: int = 0
+    budget: int | None = None
+    complete: bool = True
+    covered_until: datetime | None = None
+
+    def coverage(self, universe: Sequence[str]) -> dict[str, Any]:
+        """Metadata: tickers with news against the universe, requests against the budget."""
+        names = set(universe)
+        with_news = int(self.frame["ticker"].isin(names).groupby(self.frame["ticker"]).any().sum())
+        meta: dict[str, Any] = {
+            "tickers_with_news": with_news,
+            "universe_size": len(names),
+            "ticker_coverage": with_news / len(names) if names else 0.0,
+            "requests": self.requests,
+            "complete": self.complete,
+        }
+        if self.budget is not None:
+            meta["request_budget"] = self.budget
+        if self.covered_until is not None:
+            meta["covered_until"] = f"{self.covered_until:%Y-%m-%d %H:%M}"
+        return meta
+
+
+class AlphaVantageThrottled(AlphaVantageError):
+    """A throttle answer ("Note"/"Information"): a later attempt may succeed."""
+
+
+class AlphaVantageNews:
+    """NEWS_SENTIMENT over HTTP: market-wide by time window, filtered to the universe.
+
+    Why market-wide: the free tier allows 25 requests a day (5 a minute), so one request
+    per ticker cannot serve a universe of hundreds; an answer without ``tickers`` holds
+    every item of the window (up to :data:`PAGE_LIMIT`, oldest first), each with all the
+    tickers it mentions. A full answer is followed by the next page, asked from the
+    minute of its last item, until an answer is short or the run's ``requests_per_run``
+    budget is spent: then :attr:`NewsFetch.complete` is false and ``covered_until`` says
+    how far the items reach. Throttle answers raise :class:`AlphaVantageThrottled` after
+    ``throttle_attempts`` (the Dagster step retries it with backoff).
     """
 
     def __init__(
@@ -127,6 +171,8 @@ class AlphaVantageNews:
         url: str,
         rpm: float = 5.0,
         *,
+        requests_per_run: int = 25,
+        page_limit: int = PAGE_LIMIT,
         throttle_attempts: int = 3,
         max_attempts: int = 4,
         backoff: float = 15.0,
@@ -140,8 +186,12 @@ class AlphaVantageNews:
             raise AlphaVantageError(
                 "Alpha Vantage news needs IM_ALPHAVANTAGE_API_KEY (or set IM_NEWS_SOURCE=demo)"
             )
+        if requests_per_run < 1:
+            raise ValueError(f"requests_per_run must be at least 1, got {requests_per_run}")
         self.api_key = api_key
         self.url = url
+        self.requests_per_run = requests_per_run
+        self.page_limit = page_limit
         self.throttle_attempts = throttle_attempts
         self.session = PoliteSession(
             "investor-mimic",
@@ -157,38 +207,50 @@ class AlphaVantageNews:
 
     def news(self, tickers: Sequence[str], start: date, end: date) -> pd.DataFrame:
         """Items whose trading_date is in [start, end], one row per (url, ticker)."""
+        return self.fetch(tickers, start, end).frame
+
+    def fetch(self, tickers: Sequence[str], start: date, end: date) -> NewsFetch:
+        """:meth:`news` with how much of the window the budget covered."""
         since = _since(start)
-        until = datetime.combine(end, MARKET_CLOSE)  # later items are filtered out below
-        parts = [
-            parse_news_feed(payload, tickers)
-            for ticker in sorted(set(tickers))
-            for payload in self._window(ticker, since, until)
-        ]
+        until = session_close(end) if is_trading_day(end) else datetime.combine(end, MARKET_CLOSE)
+        cursor, requests, parts = since, 0, []
+        complete, covered, skipped = False, since, False
+        while requests < self.requests_per_run:
+            payload = self.query(cursor, until)
+            requests += 1
+            feed = payload["feed"]
+            parts.append(parse_news_feed(payload, tickers))
+            if len(feed) < self.page_limit:
+                complete, covered = True, until
+                break
+            last = max(datetime.strptime(i["time_published"], _STAMP) for i in feed)
+            following = last.replace(second=0, microsecond=0)
+            if following <= cursor:  # a whole page within one minute: skip past it
+                following, skipped = cursor + timedelta(minutes=1), True
+            covered = following
+            if following >= until:
+                break
+            cursor = following
         parts = [p for p in parts if not p.empty]
-        if not parts:
-            return frames.NEWS_SENTIMENT.empty()
-        return _in_days(pd.concat(parts, ignore_index=True), start, end)
+        frame = (
+            _in_days(pd.concat(parts, ignore_index=True), start, end)
+            if parts
+            else frames.NEWS_SENTIMENT.empty()
+        )
+        return NewsFetch(frame, requests, self.requests_per_run, complete and not skipped, covered)
 
-    def _window(self, ticker: str, since: datetime, until: datetime) -> list[dict[str, Any]]:
-        payload = self.query(ticker, since, until)
-        if len(payload["feed"]) < PAGE_LIMIT or until - since <= timedelta(minutes=1):
-            return [payload]
-        middle = since + (until - since) / 2
-        middle = middle.replace(second=0, microsecond=0)
-        return self._window(ticker, since, middle) + self._window(ticker, middle, until)
-
-    def query(self, ticker: str, since: datetime, until: datetime) -> dict[str, Any]:
-        """One NEWS_SENTIMENT answer; throttle notes are retried, errors raised."""
+    def query(self, since: datetime, until: datetime) -> dict[str, Any]:
+        """One market-wide NEWS_SENTIMENT answer, oldest first; throttle notes are
+        retried ``throttle_attempts`` times, then raised; errors are raised at once."""
         params = {
             "function": "NEWS_SENTIMENT",
-            "tickers": ticker,
             "time_from": f"{since:%Y%m%dT%H%M}",
             "time_to": f"{until:%Y%m%dT%H%M}",
-            "limit": str(PAGE_LIMIT),
+            "limit": str(self.page_limit),
             "sort": "EARLIEST",
             "apikey": self.api_key.get_secret_value(),
         }
-        where = f"Alpha Vantage NEWS_SENTIMENT {ticker} {params['time_from']}..{params['time_to']}"
+        where = f"Alpha Vantage NEWS_SENTIMENT {params['time_from']}..{params['time_to']}"
         for attempt in range(1, self.throttle_attempts + 1):
             response = self.session.get(self.url, params=params)
             try:
@@ -205,7 +267,7 @@ class AlphaVantageNews:
                     raise AlphaVantageError(f"{where}: no 'feed' list in the answer")
                 return payload
             if attempt == self.throttle_attempts:
-                raise AlphaVantageError(f"{where}: throttled {attempt} times: {throttle}")
+                raise AlphaVantageThrottled(f"{where}: throttled {attempt} times: {throttle}")
             time.sleep(self.session.backoff_delay(attempt))
         raise AssertionError("unreachable: the loop returns or raises")
 
@@ -217,6 +279,10 @@ class DemoNews:
         if not folder.is_dir():
             raise AlphaVantageError(f"demo news folder not found: {folder}")
         self.folder = folder
+
+    def fetch(self, tickers: Sequence[str], start: date, end: date) -> NewsFetch:
+        """:meth:`news`: the world's files hold every item, no request is made."""
+        return NewsFetch(self.news(tickers, start, end))
 
     def news(self, tickers: Sequence[str], start: date, end: date) -> pd.DataFrame:
         """Items whose trading_date is in [start, end], one row per (url, ticker)."""

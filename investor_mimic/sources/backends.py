@@ -21,7 +21,7 @@ from investor_mimic.core.frames import cik10
 from investor_mimic.demo.manifest import load_manifest
 from investor_mimic.settings import Settings
 from investor_mimic.sources.alpaca_bars import AlpacaBars, DemoBars
-from investor_mimic.sources.alpha_vantage import AlphaVantageNews, DemoNews
+from investor_mimic.sources.alpha_vantage import AlphaVantageNews, DemoNews, NewsFetch
 from investor_mimic.sources.edgar import (
     EdgarClient,
     FolderEdgarTransport,
@@ -38,8 +38,9 @@ class PriceSource(Protocol):
 
 
 class NewsSource(Protocol):
-    def news(self, tickers: Sequence[str], start: date, end: date) -> pd.DataFrame:
-        """Items whose trading_date is in [start, end] (frames.NEWS_SENTIMENT)."""
+    def fetch(self, tickers: Sequence[str], start: date, end: date) -> NewsFetch:
+        """Items whose trading_date is in [start, end] (frames.NEWS_SENTIMENT), with the
+        requests it took and whether the budget covered the whole window."""
         ...
 
 
@@ -119,6 +120,11 @@ def sources_from_settings(settings: Settings) -> Sources:
             settings.alphavantage_api_key,
             settings.alphavantage_url,
             settings.alphavantage_rpm,
+            requests_per_run=settings.alphavantage_rpd,
+            # one retry policy: a throttle note or a 429 fails the attempt at once and the
+            # Dagster step retries it with backoff (defs/sources/retry.py)
+            throttle_attempts=1,
+            max_attempts=1,
             store=HttpStore.from_settings(settings),
         )
 

@@ -98,6 +98,12 @@ class IndexEntry:
         return self.path.rsplit("/", 1)[-1].removesuffix(".txt")
 
 
+def daily_index_path(day: date) -> str:
+    """EDGAR-relative path of the daily form index of ``day``."""
+    quarter = (day.month - 1) // 3 + 1
+    return f"Archives/edgar/daily-index/{day.year}/QTR{quarter}/form.{day:%Y%m%d}.idx"
+
+
 class EdgarTransport(Protocol):
     """Fetches an EDGAR-relative path; ``None`` when the document does not exist.
 
@@ -109,6 +115,10 @@ class EdgarTransport(Protocol):
     missing_means_empty: bool
 
     def fetch(self, path: str) -> bytes | None: ...
+
+    def where(self, path: str) -> str:
+        """Where ``path`` is fetched from (a URL or a file), for messages."""
+        ...
 
 
 class HttpEdgarTransport:
@@ -147,10 +157,13 @@ class HttpEdgarTransport:
             session=store.cached_session(EDGAR_CACHE_SECONDS) if store else None,
         )
 
-    def fetch(self, path: str) -> bytes | None:
+    def where(self, path: str) -> str:
         base = self.data_url if path.startswith("submissions/") else self.www_url
+        return f"{base}/{path}"
+
+    def fetch(self, path: str) -> bytes | None:
         try:
-            return self.session.get(f"{base}/{path}").content
+            return self.session.get(self.where(path)).content
         except HttpNotFound:
             return None
 
@@ -164,6 +177,9 @@ class FolderEdgarTransport:
         if not root.is_dir():
             raise EdgarError(f"EDGAR folder not found: {root}")
         self.root = root
+
+    def where(self, path: str) -> str:
+        return str(self.root / path)
 
     def fetch(self, path: str) -> bytes | None:
         file = self.root / path
@@ -220,8 +236,7 @@ class EdgarClient:
 
     def daily_index(self, day: date) -> list[IndexEntry] | None:
         """The daily form index of ``day``; ``None`` when EDGAR has none for it."""
-        quarter = (day.month - 1) // 3 + 1
-        path = f"Archives/edgar/daily-index/{day.year}/QTR{quarter}/form.{day:%Y%m%d}.idx"
+        path = daily_index_path(day)
         raw = self.transport.fetch(path)
         return None if raw is None else parse_daily_index(raw.decode("latin-1"), path)
 

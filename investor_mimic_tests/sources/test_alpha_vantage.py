@@ -13,9 +13,9 @@ from pydantic import SecretStr
 
 from investor_mimic.core import frames
 from investor_mimic.sources.alpha_vantage import (
-    PAGE_LIMIT,
     AlphaVantageError,
     AlphaVantageNews,
+    AlphaVantageThrottled,
     DemoNews,
     parse_news_feed,
 )
@@ -86,21 +86,68 @@ def test_parser_rejects_bad_items_naming_them() -> None:
         parse_news_feed({"Note": "slow down"}, ["AAA"])
 
 
-def test_news_asks_per_ticker_from_the_previous_close_and_keeps_the_days() -> None:
+def test_news_asks_market_wide_from_the_previous_close_and_keeps_the_universe() -> None:
     with LoopbackServer() as server:
         server.route("/query", lambda r: Answer(200, payload(FEED)))
-        news = client(server).news(["BBB", "AAA"], MONDAY, TUESDAY)
+        fetched = client(server).fetch(["BBB", "AAA"], MONDAY, TUESDAY)
         calls = server.requests
-    assert [c.query["tickers"] for c in calls] == ["AAA", "BBB"]
-    q = calls[0].query
+    (call,) = calls  # one request for the whole window, whatever the universe's size
+    q = call.query
+    assert "tickers" not in q and q["sort"] == "EARLIEST"
     assert q["function"] == "NEWS_SENTIMENT" and q["apikey"] == "k3y" and q["limit"] == "1000"
     assert q["time_from"] == "20240301T1600" and q["time_to"] == "20240305T1600"
+    news = fetched.frame
     assert sorted(news["id"] + "/" + news["ticker"]) == [
         "u/fri-after-close/AAA",
         "u/monday/AAA",
         "u/monday/BBB",
         "u/saturday/AAA",
-    ]  # each (url, ticker) once although both answers held every item
+    ]  # ZZZ is not in the universe; the after-close Tuesday item counts for Wednesday
+    assert fetched.complete and fetched.requests == 1
+    meta = fetched.coverage(["AAA", "BBB", "CCC"])
+    assert (meta["tickers_with_news"], meta["universe_size"], meta["requests"]) == (2, 3, 1)
+
+
+def published(n: int) -> str:
+    """A time_published n minutes after Friday's close."""
+    return (pd.Timestamp("2024-03-01 16:00") + pd.Timedelta(minutes=n)).strftime("%Y%m%dT%H%M%S")
+
+
+#: 25 items a minute apart after Friday's close, each about AAA
+BUSY = [item(f"u/{n}", published(n), ("AAA", 0.5, 0.1)) for n in range(25)]
+
+
+def paged(page: int) -> Any:
+    """A fake answering the window's items oldest first, ``page`` per answer."""
+
+    def answer(request: Request) -> Answer:
+        first, last = request.query["time_from"], request.query["time_to"]
+        feed = [i for i in BUSY if first <= i["time_published"][:13] <= last]
+        return Answer(200, payload(feed[:page]))
+
+    return answer
+
+
+def test_full_pages_are_followed_from_their_last_minute_until_a_short_one() -> None:
+    with LoopbackServer() as server:
+        server.route("/query", paged(10))
+        fetched = client(server, page_limit=10).fetch(["AAA"], MONDAY, MONDAY)
+        starts = [r.query["time_from"] for r in server.requests]
+    assert starts == ["20240301T1600", "20240301T1609", "20240301T1618"]
+    assert fetched.complete and fetched.requests == 3
+    assert sorted(fetched.frame["id"]) == sorted(i["url"] for i in BUSY)  # overlaps once
+
+
+def test_the_request_budget_stops_the_pages_and_says_how_far_they_reach() -> None:
+    with LoopbackServer() as server:
+        server.route("/query", paged(10))
+        fetched = client(server, page_limit=10, requests_per_run=2).fetch(["AAA"], MONDAY, MONDAY)
+        assert len(server.requests) == 2
+    assert not fetched.complete and fetched.requests == 2
+    assert fetched.covered_until == pd.Timestamp("2024-03-01 16:18")
+    assert len(fetched.frame) == 19  # minutes 0..18 of 25
+    meta = fetched.coverage(["AAA"])
+    assert meta["complete"] is False and meta["request_budget"] == 2
 
 
 def test_news_after_an_early_close_is_asked_for_and_kept() -> None:
@@ -135,7 +182,9 @@ def test_throttle_answers_are_retried_until_the_fake_recovers() -> None:
 def test_persistent_throttling_fails_after_bounded_attempts() -> None:
     with LoopbackServer() as server:
         server.route("/query", lambda r: Answer(200, {"Information": "rate limit is 25 per day"}))
-        with pytest.raises(AlphaVantageError, match="throttled 3 times: rate limit is 25 per day"):
+        with pytest.raises(
+            AlphaVantageThrottled, match="throttled 3 times: rate limit is 25 per day"
+        ):
             client(server).news(["AAA"], MONDAY, MONDAY)
         assert len(server.requests) == 3
 
@@ -143,40 +192,21 @@ def test_persistent_throttling_fails_after_bounded_attempts() -> None:
 def test_error_message_is_raised_at_once_and_never_data() -> None:
     with LoopbackServer() as server:
         server.route("/query", lambda r: Answer(200, {"Error Message": "Invalid API call."}))
-        with pytest.raises(AlphaVantageError, match=r"AAA .*Invalid API call\."):
+        with pytest.raises(AlphaVantageError, match=r"20240301T1600.*Invalid API call\."):
             client(server).news(["AAA"], MONDAY, MONDAY)
         assert len(server.requests) == 1
 
 
 def test_requests_per_minute_are_honoured() -> None:
     with LoopbackServer() as server:
-        server.route("/query", lambda r: Answer(200, payload([])))
-        client(server, rpm=600.0).news(["A", "B", "C", "D", "E"], MONDAY, MONDAY)  # 0.1 s apart
+        server.route("/query", paged(1))  # one item an answer: 25 pages
+        client(server, rpm=600.0, page_limit=1, requests_per_run=5).fetch(
+            ["AAA"], MONDAY, MONDAY
+        )  # 0.1 s apart
         stamps = [r.at for r in server.requests]
     # server arrival times carry scheduling jitter: allow 50 ms of it
     assert len(stamps) == 5 and stamps[-1] - stamps[0] >= 0.4 - 0.05
     assert max(sum(1 for t in stamps if s <= t < s + 0.2 - 0.05) for s in stamps) <= 2
-
-
-def test_a_full_answer_is_split_until_complete() -> None:
-    def answer(request: Request) -> Answer:
-        whole = request.query["time_from"] == "20240301T1600" and (
-            request.query["time_to"] == "20240304T1600"
-        )
-        if whole:  # a full page: maybe truncated
-            return Answer(200, payload([FEED[2]] * PAGE_LIMIT))
-        return Answer(200, payload([FEED[0]] if request.query["time_to"] < "20240304" else []))
-
-    with LoopbackServer() as server:
-        server.route("/query", answer)
-        news = client(server).news(["AAA"], MONDAY, MONDAY)
-        windows = [(r.query["time_from"], r.query["time_to"]) for r in server.requests]
-    assert windows == [
-        ("20240301T1600", "20240304T1600"),
-        ("20240301T1600", "20240303T0400"),
-        ("20240303T0400", "20240304T1600"),
-    ]
-    assert list(news["id"]) == ["u/fri-after-close"]
 
 
 def test_http_errors_never_show_the_api_key() -> None:
@@ -185,7 +215,7 @@ def test_http_errors_never_show_the_api_key() -> None:
         with pytest.raises(HttpStatusError) as info:
             client(server, max_attempts=2).news(["AAA"], MONDAY, MONDAY)
     assert "k3y" not in str(info.value) and "k3y" not in info.value.url
-    assert "apikey=***" in str(info.value) and "tickers=AAA" in str(info.value)
+    assert "apikey=***" in str(info.value) and "time_from=20240301T1600" in str(info.value)
 
 
 def test_missing_key_is_an_error() -> None:

@@ -24,7 +24,10 @@ from investor_mimic.research.chain import factor_panel_for
 #: A factor covering fewer tickers than this share on a day fails the coverage check.
 MIN_COVERAGE = REGISTRY.min_coverage
 
-UPSTREAM = [dg.AssetKey(name) for name in REGISTRY.upstream_assets]
+#: The registry's inputs, plus insider_trades itself: the factor reads it through the
+#: warehouse models, but D's panel must wait for D's Form 4s (the automation condition
+#: waits on the day's partition of each partitioned input).
+UPSTREAM = [dg.AssetKey(name) for name in (*REGISTRY.upstream_assets, "insider_trades")]
 
 
 @dg.asset(

@@ -27,7 +27,7 @@ from investor_mimic.defs.metadata import (
     frame_metadata,
     schema_metadata,
 )
-from investor_mimic.defs.partitions import trading_day_partitions, trading_day_schedule
+from investor_mimic.defs.partitions import trading_day_partitions
 from investor_mimic.defs.resources import ResearchConfig, WarehouseResource
 from investor_mimic.defs.sources.resource import SourcesResource
 from investor_mimic.research.chain import evaluate_out_of_sample, targets_for, weight_schedule
@@ -220,30 +220,8 @@ evaluation_job = dg.define_asset_job(
     description="Out-of-sample evaluation of the factors and the composite, with plots.",
 )
 
-daily_scoring_job = dg.define_asset_job(
-    "daily_scoring_job",
-    selection=dg.AssetSelection.keys("factor_panel") | dg.AssetSelection.assets(composite_score),
-    partitions_def=trading_day_partitions,
-    description="A day's factor panel and composite score, after that day's SQL models.",
-)
-daily_scoring_schedule = trading_day_schedule(
-    daily_scoring_job,
-    19,
-    10,
-    "After the SQL models: the day's factor panel and composite score (weights as fitted).",
-)
-
-monthly_refit_schedule = dg.ScheduleDefinition(
-    name="monthly_refit_schedule",
-    job=refit_job,
-    cron_schedule="0 7 1 * *",
-    execution_timezone="America/New_York",
-    description="Refit the walk-forward weights at the start of each month (before the open).",
-)
-
 scoring_defs = dg.Definitions(
     assets=[factor_weights, composite_score, factor_evaluation],
     asset_checks=[weights_valid, composite_score_valid],
-    jobs=[refit_job, composite_job, evaluation_job, daily_scoring_job],
-    schedules=[monthly_refit_schedule, daily_scoring_schedule],
+    jobs=[refit_job, composite_job, evaluation_job],
 )

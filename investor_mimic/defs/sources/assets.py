@@ -30,11 +30,11 @@ from investor_mimic.defs.partitions import (
     filer_partitions,
     thirteenf_partitions,
     trading_day_partitions,
-    trading_day_schedule,
 )
 from investor_mimic.defs.progress import step_progress
 from investor_mimic.defs.resources import WarehouseResource
 from investor_mimic.defs.sources.resource import SourcesResource
+from investor_mimic.defs.sources.retry import retrying
 from investor_mimic.settings import get_settings
 from investor_mimic.sources import edgar
 from investor_mimic.sources.universe import load_universe
@@ -217,7 +217,9 @@ def insider_trades(
     parts = []
     with step_progress(context, "insider_trades", len(days), "EDGAR days") as progress:
         for day in days:
-            parts.append(edgar.insider_trades(client, day.date(), issuers))
+            parts.append(
+                retrying(context, partial(edgar.insider_trades, client, day.date(), issuers))
+            )
             progress.advance(1, len(parts[-1]))
     frame = frames.coerce(pd.concat(parts, ignore_index=True), frames.INSIDER_TRADES)
     frame = frame[
@@ -239,7 +241,7 @@ def prices(
     start, end = _day_range(context)
     src = sources.sources()
     tickers = [*universe["ticker"], src.benchmark]
-    frame = src.bars.bars(tickers, start, end)
+    frame = retrying(context, partial(src.bars.bars, tickers, start, end))
     meta = _store_days(warehouse, "prices", frame, start, end)
     expected = len(trading_days(start, end)) * len(tickers)
     meta["coverage"] = float(len(frame) / expected) if expected else 0.0
@@ -248,7 +250,9 @@ def prices(
 
 @_daily_asset(
     "news_sentiment",
-    "News items per ticker with relevance and sentiment; after-close items count next day.",
+    "News items per ticker with relevance and sentiment; after-close items count next day. "
+    "Alpha Vantage is asked market-wide by time window (within IM_ALPHAVANTAGE_RPD requests "
+    "a run) and filtered to the universe; the coverage is in the metadata.",
 )
 def news_sentiment(
     context: dg.AssetExecutionContext,
@@ -257,9 +261,17 @@ def news_sentiment(
     warehouse: WarehouseResource,
 ) -> dg.Output[pd.DataFrame]:
     start, end = _day_range(context)
-    frame = sources.sources().news.news(list(universe["ticker"]), start, end)
+    tickers = list(universe["ticker"])
+    fetched = retrying(context, partial(sources.sources().news.fetch, tickers, start, end))
+    frame = fetched.frame
     meta = _store_days(warehouse, "news_sentiment", frame, start, end)
     meta["mean_sentiment"] = float(frame["sentiment"].mean()) if len(frame) else 0.0
+    meta |= fetched.coverage(tickers)
+    if not fetched.complete:
+        context.log.warning(
+            f"news_sentiment {start}..{end}: the request budget ({fetched.budget}) covered "
+            f"items up to {fetched.covered_until:%Y-%m-%d %H:%M} only"
+        )
     return dg.Output(frame, metadata=meta)
 
 
@@ -299,11 +311,6 @@ daily_sources_job = dg.define_asset_job(
     partitions_def=trading_day_partitions,
     description="The daily sources (Form 4 trades, bars, news) for trading days; a range of "
     "days runs as one single-run backfill.",
-)
-
-
-daily_sources_schedule = trading_day_schedule(
-    daily_sources_job, 18, 30, "After the close: fetch the day's Form 4s, bars and news."
 )
 
 
@@ -366,6 +373,5 @@ source_defs = dg.Definitions(
     assets=assets,
     asset_checks=checks,
     jobs=[universe_job, thirteenf_job, daily_sources_job],
-    schedules=[daily_sources_schedule],
     sensors=[thirteenf_filings_sensor],
 )

@@ -132,7 +132,6 @@ def sql_model_defs(project_dir: Path = PROJECT_DIR) -> dg.Definitions:
         assets=[_model_asset(project, m) for m in models],
         asset_checks=[_model_checks(project, m) for m in models if m.tests],
         jobs=[sql_models_job],
-        schedules=[sql_models_schedule],
     )
 
 
@@ -140,11 +139,4 @@ sql_models_job = dg.define_asset_job(
     "sql_models_job",
     selection=dg.AssetSelection.groups(GROUP),
     description="Rebuild every SQL model of dbt_like_sql/ in the warehouse, with its tests.",
-)
-sql_models_schedule = dg.ScheduleDefinition(
-    name="sql_models_schedule",
-    job=sql_models_job,
-    cron_schedule="50 18 * * 1-5",
-    execution_timezone="America/New_York",
-    description="Rebuild the SQL models after the daily sources (18:30) have landed.",
 )

@@ -6,7 +6,6 @@ from investor_mimic.defs.trading.assets import (
     portfolio,
     trade_proposals,
     trading_job,
-    trading_schedule,
 )
 from investor_mimic.defs.trading.checks import TRADE_PROPOSAL_CHECKS
 
@@ -14,5 +13,4 @@ trading_defs = dg.Definitions(
     assets=[portfolio, trade_proposals],
     asset_checks=TRADE_PROPOSAL_CHECKS,
     jobs=[trading_job],
-    schedules=[trading_schedule],
 )

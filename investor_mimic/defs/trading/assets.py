@@ -22,7 +22,7 @@ from investor_mimic.broker.base import Broker, ReportsFills
 from investor_mimic.core import frames
 from investor_mimic.core.warehouse import Warehouse
 from investor_mimic.defs.metadata import PANDAS, PARQUET, preview
-from investor_mimic.defs.partitions import trading_day_partitions, trading_day_schedule
+from investor_mimic.defs.partitions import trading_day_partitions
 from investor_mimic.defs.resources import BrokerResource, TradingResource, WarehouseResource
 from investor_mimic.portfolio import limits
 from investor_mimic.portfolio.cross_section import build_cross_section
@@ -292,10 +292,4 @@ trading_job = dg.define_asset_job(
     description="One trading day: the broker's book at the close, then the orders that move it "
     "toward the day's target portfolio, under blocking risk-limit checks.",
     partitions_def=trading_day_partitions,
-)
-trading_schedule = trading_day_schedule(
-    trading_job,
-    19,
-    40,
-    "After the scoring: the book at the close and the orders proposed for the next open.",
 )

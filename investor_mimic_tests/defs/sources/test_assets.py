@@ -17,8 +17,8 @@ import dagster as dg
 import pandas as pd
 import pytest
 
+from investor_mimic.defs.sources.retry import SOURCE_RETRY
 from investor_mimic.defs.sql.assets import sql_model_defs
-from investor_mimic.sources.http import PoliteSession
 from investor_mimic_tests.helpers.dagster import (
     SOURCE_PARTS,
     Sandbox,
@@ -217,8 +217,6 @@ def test_alpha_vantage_throttle_note_fails_news_and_writes_nothing(
     note = (
         "Thank you for using Alpha Vantage! Our standard API call frequency is 5 calls per minute."
     )
-    # The client's real backoff (15 s doubling) would make this test take a minute.
-    monkeypatch.setattr(PoliteSession, "backoff_delay", lambda self, attempt: 0.0)
     with LoopbackServer() as av:
         av.route("/query", lambda request: Answer(200, {"Note": note}))
         use_settings(
@@ -227,11 +225,15 @@ def test_alpha_vantage_throttle_note_fails_news_and_writes_nothing(
             alphavantage_url=f"{av.url}/query",
             alphavantage_api_key="secret-key-123",
             alphavantage_rpm="6000",
+            source_retry_seconds="0.01",
         )
         result = box.materialize("news_sentiment", partition=DAY)
-        message = assert_refused(result, "news_sentiment", "throttled 3 times", note)
+        message = assert_refused(result, "news_sentiment", "throttled 1 times", note)
         assert "secret-key-123" not in message
-        assert len(av.requests_to("/query")) == 3
+        # the step is retried with backoff, then fails: one request per attempt
+        assert len(av.requests_to("/query")) == 1 + SOURCE_RETRY.max_retries
+        retries = [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
+        assert len(retries) == SOURCE_RETRY.max_retries
     assert snapshot(box.assets_dir) == files
     pd.testing.assert_frame_equal(table(box.warehouse(), "raw_news_sentiment"), rows)
 

@@ -1,4 +1,5 @@
-"""The 13F filings sensor and the daily sources schedule, evaluated as the daemon would.
+"""The source sensors (13F filings, market close, EDGAR's daily index), evaluated as the
+daemon would; the evening ones at given moments (naive New York time).
 
 The sensor is called with a context built on a real (ephemeral) instance rather than
 through ``evaluate_tick``, which cannot load the dynamic ``filers`` partitions the
@@ -9,8 +10,7 @@ JSON, not from the project's EDGAR client.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -19,9 +19,17 @@ import pandas as pd
 import pytest
 
 from investor_mimic.defs.partitions import FILERS, trading_day_partitions
-from investor_mimic.defs.sources.assets import daily_sources_schedule, thirteenf_filings_sensor
+from investor_mimic.defs.sources.assets import thirteenf_filings_sensor
 from investor_mimic.defs.sources.resource import SourcesResource
+from investor_mimic.defs.sources.sensors import (
+    SETTLE,
+    form4_index_decision,
+    last_closed_session,
+    market_close_decision,
+)
+from investor_mimic.sources.edgar import EdgarClient, HttpEdgarTransport, daily_index_path
 from investor_mimic_tests.helpers.dagster import Sandbox, make_sandbox
+from investor_mimic_tests.helpers.loopback import LoopbackServer
 
 NEW_YORK = ZoneInfo("America/New_York")
 THIRTEENF_FORMS = {"13F-HR", "13F-HR/A"}
@@ -150,35 +158,104 @@ def test_a_new_filing_is_requested_alone_and_its_run_loads_it(
     assert set(stored["period_of_report"]) == {pd.Timestamp("2023-12-31")}
 
 
-def tick(when: datetime) -> list[dg.RunRequest | dg.SkipReason]:
-    """What the schedule decides at ``when``, as a list whichever form it returns."""
-    evaluation = daily_sources_schedule(dg.build_schedule_context(scheduled_execution_time=when))
-    if isinstance(evaluation, dg.RunRequest | dg.SkipReason):
-        return [evaluation]
-    assert isinstance(evaluation, Iterator), evaluation
-    return list(evaluation)
+def requested_days(result: dg.SensorResult) -> list[str | None]:
+    return [r.partition_key for r in result.run_requests or []]
 
 
-def test_schedule_requests_the_trading_day_it_runs_on() -> None:
-    [request] = tick(datetime(2023, 11, 22, 18, 30, tzinfo=NEW_YORK))
-    assert isinstance(request, dg.RunRequest)
-    assert request.partition_key == "2023-11-22"
-    assert request.run_key == "2023-11-22"
-    assert trading_day_partitions.has_partition_key("2023-11-22")
-    assert daily_sources_schedule.execution_timezone == "America/New_York"
+def skipped(result: dg.SensorResult) -> str:
+    assert not result.run_requests, requested_days(result)
+    assert result.skip_reason is not None
+    return result.skip_reason.skip_message or ""
 
 
 @pytest.mark.parametrize(
-    "day",
+    ("now", "fetched", "expected"),
     [
-        datetime(2023, 11, 25, 18, 30, tzinfo=NEW_YORK),  # Saturday
-        datetime(2023, 11, 23, 18, 30, tzinfo=NEW_YORK),  # Thanksgiving
-        datetime(2023, 4, 7, 18, 30, tzinfo=NEW_YORK),  # Good Friday: EDGAR open, NYSE closed
+        (datetime(2023, 11, 22, 16, 10), "2023-11-21", []),  # closed, bars not settled
+        (datetime(2023, 11, 22, 16, 15), "2023-11-21", ["2023-11-22"]),
+        (datetime(2023, 11, 24, 13, 15), "2023-11-22", ["2023-11-24"]),  # early close 13:00
+        (datetime(2023, 11, 24, 12, 59), "2023-11-22", []),  # Thanksgiving had no session
+        (datetime(2023, 11, 25, 12, 0), "2023-11-24", []),  # Saturday
+        (datetime(2023, 4, 7, 20, 0), "2023-04-06", []),  # Good Friday: NYSE closed
+        (datetime(2023, 4, 10, 2, 0), "2023-04-05", ["2023-04-06"]),  # a missed Thursday
+        # a long gap: the five latest sessions, older ones are a backfill's job
+        (
+            datetime(2023, 11, 22, 17, 0),
+            "2023-11-01",
+            ["2023-11-16", "2023-11-17", "2023-11-20", "2023-11-21", "2023-11-22"],
+        ),
     ],
-    ids=["saturday", "thanksgiving", "good_friday"],
 )
-def test_schedule_skips_days_the_market_is_closed(day: datetime) -> None:
-    [skip] = tick(day)
-    assert isinstance(skip, dg.SkipReason)
-    assert f"{day.date()} is not a trading day" in (skip.skip_message or "")
-    assert not trading_day_partitions.has_partition_key(day.date().isoformat())
+def test_market_close_sensor_requests_closed_sessions_after_they_settle(
+    now: datetime, fetched: str, expected: list[str]
+) -> None:
+    result = market_close_decision(now, [fetched])
+    if expected:
+        assert requested_days(result) == expected
+        assert [r.run_key for r in result.run_requests or []] == [
+            f"market_close:{d}" for d in expected
+        ]
+    else:
+        assert f"through {min(fetched, last_closed_session(now, SETTLE).isoformat())}" in (
+            skipped(result)
+        )
+
+
+def edgar_client(server: LoopbackServer) -> EdgarClient:
+    return EdgarClient(
+        HttpEdgarTransport("Sensor Test s@example.com", server.url, server.url, 1000)
+    )
+
+
+INDEX = "Form Type   Company Name   CIK   Date Filed  File Name\n" + "-" * 40 + "\n"
+
+
+def publish(root: Path, *days: date) -> None:
+    for day in days:
+        path = root / daily_index_path(day)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(INDEX)
+
+
+def test_form4_sensor_waits_for_the_index_naming_day_and_url(tmp_path: Path) -> None:
+    with LoopbackServer(tmp_path) as server:
+        client = edgar_client(server)
+        evening = datetime(2023, 11, 22, 20, 0)
+        reason = skipped(form4_index_decision(evening, ["2023-11-21"], client))
+        assert "insider_trades 2023-11-22" in reason
+        assert f"{server.url}/Archives/edgar/daily-index/2023/QTR4/form.20231122.idx" in reason
+
+        publish(tmp_path, date(2023, 11, 22))
+        result = form4_index_decision(datetime(2023, 11, 23, 1, 0), ["2023-11-21"], client)
+        assert requested_days(result) == ["2023-11-22"]
+        assert [r.run_key for r in result.run_requests or []] == ["insider_trades:2023-11-22"]
+        # fetched: nothing more to do
+        assert "through 2023-11-22" in skipped(
+            form4_index_decision(datetime(2023, 11, 23, 2, 0), ["2023-11-22"], client)
+        )
+
+
+def test_form4_sensor_reads_edgar_days_not_exchange_days(tmp_path: Path) -> None:
+    """Monday 2023-04-10 needs Good Friday's index (EDGAR open, NYSE closed) and its own;
+    Columbus Day 2023-10-09 (NYSE open, EDGAR closed) needs none and is requested at once."""
+    with LoopbackServer(tmp_path) as server:
+        client = edgar_client(server)
+        publish(tmp_path, date(2023, 4, 10))
+        reason = skipped(form4_index_decision(datetime(2023, 4, 10, 23, 0), ["2023-04-06"], client))
+        assert "daily index of 2023-04-07" in reason
+        publish(tmp_path, date(2023, 4, 7))
+        result = form4_index_decision(datetime(2023, 4, 10, 23, 0), ["2023-04-06"], client)
+        assert requested_days(result) == ["2023-04-10"]
+
+        before = len(server.requests)
+        columbus = form4_index_decision(datetime(2023, 10, 9, 17, 0), ["2023-10-06"], client)
+        assert requested_days(columbus) == ["2023-10-09"]
+        assert len(server.requests) == before  # no index to wait for
+
+
+def test_trading_day_partitions_exist_from_their_own_midnight() -> None:
+    """end_offset=1: session D's partition exists during D's evening, D+1's does not."""
+    evening = datetime(2023, 11, 22, 17, 0, tzinfo=NEW_YORK)
+    with dg.partition_loading_context(effective_dt=evening):
+        keys = trading_day_partitions.get_partition_keys()
+    assert keys[-1] == "2023-11-22"
