@@ -15,7 +15,7 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
-from investor_mimic.core import frames, quality
+from investor_mimic.core import frames, quality, security_master
 from investor_mimic.core.calendar import previous_trading_day, trading_days
 from investor_mimic.defs.checks import quality_check
 from investor_mimic.defs.metadata import (
@@ -221,10 +221,12 @@ def prices(
 ) -> dg.Output[pd.DataFrame]:
     start, end = _day_range(context)
     src = sources.sources()
-    tickers = [*universe["ticker"], src.benchmark]
+    listed = security_master.tickers(universe)
+    tickers = [*listed, src.benchmark]
     frame = src.bars.bars(tickers, start, end)
     meta = _store_days(warehouse, "prices", frame, start, end)
-    expected = len(trading_days(start, end)) * len(tickers)
+    days = trading_days(start, end)
+    expected = len(days) + int(security_master.listed_mask(universe, days, listed).sum())
     meta["coverage"] = float(len(frame) / expected) if expected else 0.0
     return dg.Output(frame, metadata=meta)
 
@@ -240,7 +242,7 @@ def news_sentiment(
     warehouse: WarehouseResource,
 ) -> dg.Output[pd.DataFrame]:
     start, end = _day_range(context)
-    frame = sources.sources().news.news(list(universe["ticker"]), start, end)
+    frame = sources.sources().news.news(list(security_master.tickers(universe)), start, end)
     meta = _store_days(warehouse, "news_sentiment", frame, start, end)
     meta["mean_sentiment"] = float(frame["sentiment"].mean()) if len(frame) else 0.0
     return dg.Output(frame, metadata=meta)
