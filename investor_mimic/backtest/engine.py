@@ -246,7 +246,7 @@ class Market:
         final = np.zeros((len(days), len(tickers)), dtype=bool)
         for t, last in (delisted or {}).items():
             j = tickers.index(t) if t in tickers else -1
-            at = days.searchsorted(pd.Timestamp(last))
+            at = int(days.searchsorted(pd.Timestamp(last)))
             if j >= 0 and at < len(days) and days[at] == pd.Timestamp(last):
                 final[at, j] = True
                 score[at:, j] = np.nan  # not proposed on its last session or after

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -27,14 +28,17 @@ import pandas as pd
 __all__ = ["listed_at", "listed_mask", "sectors_as_of", "tickers"]
 
 
+#: Days (dates, timestamps or a DatetimeIndex) and tickers (any sequence or Index of str).
+Dates = list[date] | list[pd.Timestamp] | pd.Index[Any]
+Tickers = Sequence[str] | pd.Index[Any]
+
+
 def tickers(master: pd.DataFrame) -> pd.Index:
     """Every ticker the master has ever held, sorted and unique."""
     return pd.Index(sorted(pd.unique(master["ticker"])), name="ticker")
 
 
-def _grid(
-    master: pd.DataFrame, dates: Sequence[date] | pd.DatetimeIndex, columns: Sequence[str]
-) -> tuple[np.ndarray, np.ndarray]:
+def _grid(master: pd.DataFrame, dates: Dates, columns: Tickers) -> tuple[np.ndarray, np.ndarray]:
     """(date x ticker) listed mask and the row number of ``master`` in force (-1: none)."""
     days = pd.DatetimeIndex(dates).to_numpy(dtype="datetime64[ns]")
     col = {t: i for i, t in enumerate(columns)}
@@ -52,21 +56,18 @@ def _grid(
     return row >= 0, row
 
 
-def listed_mask(
-    master: pd.DataFrame, dates: Sequence[date] | pd.DatetimeIndex, columns: Sequence[str]
-) -> np.ndarray:
+def listed_mask(master: pd.DataFrame, dates: Dates, columns: Tickers) -> np.ndarray:
     """Boolean (date x ticker) array: ``columns[j]`` listed on ``dates[i]``; tickers not in
     the master are never listed."""
     return _grid(master, dates, columns)[0]
 
 
-def sectors_as_of(
-    master: pd.DataFrame, dates: Sequence[date] | pd.DatetimeIndex, columns: Sequence[str]
-) -> np.ndarray:
+def sectors_as_of(master: pd.DataFrame, dates: Dates, columns: Tickers) -> np.ndarray:
     """Object (date x ticker) array: the sector in force on each date (None when unlisted)."""
     listed, row = _grid(master, dates, columns)
-    sectors = np.append(master["sector"].to_numpy(dtype=object), None)
-    return sectors[np.where(listed, row, -1)]  # -1 picks the trailing None
+    sectors = np.empty(len(master) + 1, dtype=object)  # the last entry stays None
+    sectors[:-1] = master["sector"].to_numpy(dtype=object)
+    return sectors[np.where(listed, row, -1)]
 
 
 def listed_at(master: pd.DataFrame, day: date | pd.Timestamp) -> pd.DataFrame:

@@ -179,7 +179,7 @@ def _materialized(event: dg.DagsterEvent) -> Materialized:
     mat = event.step_materialization_data.materialization
     rows = mat.metadata.get("dagster/row_count")
     metrics = {
-        key.removeprefix("metrics/"): float(value.value)  # type: ignore[arg-type]
+        key.removeprefix("metrics/"): float(value.value)
         for key, value in mat.metadata.items()
         if key.startswith("metrics/")
         and isinstance(value, (dg.FloatMetadataValue, dg.IntMetadataValue))

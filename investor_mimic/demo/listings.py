@@ -15,6 +15,7 @@ market simulation keeps each ticker's original sector's returns after the change
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -42,13 +43,14 @@ def plan_listings(
         return days[int(rng.integers(int(lo * len(days)), int(hi * len(days))))]
 
     public = ["ticker", "cik", "cusip", "name", "sector"]
-    rows = universe[public].assign(valid_from=pd.NaT, valid_to=pd.NaT).reset_index(drop=True)
+    rows = universe[public].reset_index(drop=True)
+    rows["valid_from"] = rows["valid_to"] = pd.Series(pd.NaT, index=rows.index, dtype="M8[ns]")
     for i in ipo:
         rows.loc[rows.index[i], "valid_from"] = day(0.25, 0.6)
     for i in delisted:
         rows.loc[rows.index[i], "valid_to"] = day(0.4, 0.8)
     change = day(0.3, 0.7)
-    before = rows.iloc[[moved]].assign(valid_to=days[days.get_loc(change) - 1])
+    before = rows.iloc[[moved]].assign(valid_to=days[int(days.searchsorted(change)) - 1])
     others = [s for s in SECTORS if s != before["sector"].iloc[0]]
     after = rows.iloc[[moved]].assign(
         valid_from=change, sector=others[int(rng.integers(len(others)))]
@@ -57,7 +59,7 @@ def plan_listings(
     return coerce(spans.sort_values(["ticker", "valid_from"], na_position="first"), UNIVERSE)
 
 
-def _bound(pick: str) -> Callable[[pd.Series], pd.Timestamp]:
+def _bound(pick: str) -> Callable[[pd.Series], Any]:
     """The earliest start / latest end (``pick``: min / max) of a ticker's rows, NaT
     when any row is open."""
     return lambda s: getattr(s, pick)() if s.notna().all() else pd.NaT
