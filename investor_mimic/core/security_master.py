@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -29,8 +29,8 @@ __all__ = ["listed_at", "listed_mask", "sectors_as_of", "tickers"]
 
 
 #: Days (dates, timestamps or a DatetimeIndex) and tickers (any sequence or Index of str).
-Dates = list[date] | list[pd.Timestamp] | pd.Index[Any]
-Tickers = Sequence[str] | pd.Index[Any]
+Dates: TypeAlias = "list[date] | list[pd.Timestamp] | pd.Index[Any]"
+Tickers: TypeAlias = "Sequence[str] | pd.Index[Any]"
 
 
 def tickers(master: pd.DataFrame) -> pd.Index:

@@ -20,6 +20,7 @@ import pytest
 
 from investor_mimic.core import frames
 from investor_mimic.core.calendar import next_trading_day
+from investor_mimic.core.security_master import listed_mask, sectors_as_of
 from investor_mimic.demo import load_manifest
 from investor_mimic.portfolio.cross_section import build_cross_section
 from investor_mimic.portfolio.proposal import propose
@@ -69,7 +70,7 @@ def with_newcomer(tables: RawTables) -> RawTables:
     buys = buys.assign(ticker=NEW, issuer_cik="0009999999", accession=buys["accession"] + "-NEW")
 
     n = tables.news_sentiment
-    news = n[n["trading_date"] > D].head(50)
+    news = n[n["trading_date"] > D].drop_duplicates("id").head(50)
     news = news.assign(ticker=NEW, id=news["id"] + "?new", sentiment=0.9, relevance=1.0)
     return RawTables(
         universe=universe,
@@ -155,26 +156,21 @@ def test_proposals_of_d_are_identical(runs: tuple[Outputs, Outputs]) -> None:
 
 
 def test_the_world_lists_and_delists_mid_history(runs: tuple[Outputs, Outputs]) -> None:
-    """The tiny world itself: panel rows follow its master's spans and sectors."""
-    old, _ = runs
+    """The tiny world itself: a panel row exactly where its master lists the ticker, with
+    the sector in force that day; the world has listings, delistings and a sector change
+    inside the panel's dates."""
+    panel = runs[0].panel
     master = raw_tables(world("tiny", SEED)).universe
-    panel = old.panel
-    first, last = panel["date"].min(), panel["date"].max()
-    for r in master.itertuples():
-        rows = panel[panel["ticker"] == r.ticker]
-        if pd.notna(r.valid_to) and first <= r.valid_to < last:
-            assert rows["date"].max() <= r.valid_to  # delisted: no row after its final bar
-        if pd.notna(r.valid_from) and first < r.valid_from <= last:
-            span = rows[rows["date"] >= r.valid_from]
-            if pd.isna(r.valid_to):
-                assert (span["sector"] == r.sector).all()
-    ipos = master[master["valid_from"].notna()]
-    delisted = master[master["valid_to"].notna()]
-    assert len(ipos) >= 3 and len(delisted) >= 3  # two listings + a sector change each
-    for t in ipos["ticker"]:
-        own = master[master["ticker"] == t]
-        if own["valid_from"].isna().any():
-            continue  # the sector change: listed throughout
-        start = own["valid_from"].min()
-        assert panel[(panel["ticker"] == t)]["date"].min() == max(start, first)
-    assert np.isfinite(panel.drop(columns=["date", "ticker", "sector"]).to_numpy(float)).any()
+    days = pd.DatetimeIndex(panel["date"].unique())
+    tickers = sorted(set(master["ticker"]))
+    listed = listed_mask(master, days, tickers)
+    sector = sectors_as_of(master, days, tickers)
+    present = panel.pivot(index="date", columns="ticker", values="sector").reindex(
+        index=days, columns=tickers
+    )
+    np.testing.assert_array_equal(present.notna().to_numpy(), listed)
+    np.testing.assert_array_equal(present.to_numpy()[listed], sector[listed])
+    starts, ends = listed[1:] & ~listed[:-1], listed[:-1] & ~listed[1:]
+    assert starts.any(axis=0).sum() >= 1 and ends.any(axis=0).sum() >= 1
+    changes = (sector[1:] != sector[:-1]) & listed[1:] & listed[:-1]
+    assert changes.any(axis=0).sum() == 1
