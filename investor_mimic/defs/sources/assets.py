@@ -271,8 +271,12 @@ def _checks() -> list[dg.AssetChecksDefinition]:
         quality_check(
             prices,
             "fresh",
-            lambda f: quality.stale_entities(f, "date", "ticker", stale_days),
-            f"Every ticker has a bar within {stale_days} trading days of the newest bar.",
+            lambda f, universe: quality.stale_entities(
+                f, "date", "ticker", stale_days, master=universe
+            ),
+            f"Every ticker listed on the newest bar's day has a bar within {stale_days} "
+            "trading days of it (a delisted ticker's bars end with its final bar).",
+            with_universe=True,
         )
     )
     return checks
