@@ -169,7 +169,7 @@ def test_demo_reports_the_backtest_headline(
 
     print_summary(summary)
     out = capsys.readouterr().out
-    headline = next(line for line in out.splitlines() if line.startswith("backtest"))
+    headline = next(s for s in out.splitlines() if s.startswith("backtest (out of sample"))
     assert f"CAGR {b['cagr']:+.1%} vs benchmark {b['benchmark_cagr']:+.1%}" in headline
     assert f"active {b['active_cagr']:+.1%} a year" in headline
     assert f"Sharpe {b['sharpe']:.2f}" in headline
