@@ -227,8 +227,9 @@ class Settings(BaseSettings):
     )
     universe_path: Path | None = Field(
         None,
-        description="CSV (ticker,cik,cusip,name,sector) of the real universe; default the one "
-        "`investor-mimic universe build` writes under data_dir/universe.",
+        description="CSV (ticker,cik,cusip,name,sector[,valid_from,valid_to]) of the real "
+        "universe; default the one `investor-mimic universe build` writes under "
+        "data_dir/universe.",
     )
     benchmark_ticker: str = Field("SPY", description="Benchmark for relative strength (real data).")
 

@@ -16,7 +16,8 @@ average entry prices, which the stop-loss reads) carry from day to day.
 Timing, one row of ``returns`` per session D of the window:
 
 * open of D: D−1's orders fill;
-* close of D: the book is marked at D's closes (a held name without a close keeps its
+* close of D: a holding whose ticker has its final bar on D (delisted) is closed at that
+  close; the book is marked at D's closes (a held name without a close keeps its
   last one); ``strategy`` is equity(D) / equity(D−1) − 1 (the first day against the
   initial cash), ``benchmark`` the benchmark's close-to-close return;
 * after the close: D's orders are proposed from data known at D's close.
@@ -41,6 +42,7 @@ import pandas as pd
 from investor_mimic.backtest.metrics import Metrics, compute_metrics, daily_turnover
 from investor_mimic.broker.models import Side
 from investor_mimic.broker.paper import open_fill
+from investor_mimic.portfolio import costs
 from investor_mimic.portfolio.cross_section import UNKNOWN_SECTOR, CrossSection
 from investor_mimic.portfolio.proposal import propose
 from investor_mimic.portfolio.schedule import rebalance_flags
@@ -113,6 +115,7 @@ def run_backtest(
     start: date | None = None,
     end: date | None = None,
     initial_cash: float = DEFAULT_INITIAL_CASH,
+    delisted: Mapping[str, date] | None = None,
 ) -> BacktestResult:
     """Replay the strategy over the sessions in [start, end] (module docstring).
 
@@ -123,6 +126,10 @@ def run_backtest(
     it changes, so a sector change reaches no earlier day); the
     benchmark must have a bar on every session of the window (its return is the
     comparison). Defaults: ``start`` the first scored date, ``end`` the last bar.
+
+    ``delisted``: ticker → its last listed session (its final bar). On that session the
+    ticker is no longer proposed, and a holding in it is closed at the final bar's close
+    (commission charged, recorded as a sell fill) — it could not be sold at any later open.
     """
     scores = check_scores(scores)
     prices = prices.assign(date=pd.to_datetime(prices["date"]))
@@ -143,7 +150,9 @@ def run_backtest(
         gap = days[bench.reindex(days).isna().to_numpy()][0]
         raise ValueError(f"backtest: benchmark {benchmark} has no bar on {gap:%Y-%m-%d}")
 
-    market = Market.build(scores, prices, sectors, benchmark, all_days[all_days <= last], rules)
+    market = Market.build(
+        scores, prices, sectors, benchmark, all_days[all_days <= last], rules, delisted or {}
+    )
     opens, volume, col = market.open, market.volume, market.col
     row_of = {d: i for i, d in enumerate(market.days)}
 
@@ -154,6 +163,9 @@ def run_backtest(
     for k, d in enumerate(days):
         i = row_of[d]
         state, traded, day_fills = _fill(state, pending, opens[i], volume[i], col, rules, d)
+        fills.extend(day_fills)
+        state, closed, day_fills = _close_delisted(state, market, i, rules)
+        traded += closed
         fills.extend(day_fills)
         mark = {t: float(market.last_close[i, col[t]]) for t in state.holdings}
         equity = state.equity(mark)
@@ -215,6 +227,7 @@ class Market:
     volatility: np.ndarray
     score: np.ndarray
     sector: np.ndarray  # session × ticker, object
+    final: np.ndarray  # session × ticker, bool: the ticker's last listed session
 
     @classmethod
     def build(
@@ -225,9 +238,18 @@ class Market:
         benchmark: str,
         days: pd.DatetimeIndex,
         rules: TradingSettings,
+        delisted: Mapping[str, date] | None = None,
     ) -> Market:
         tickers = sorted(set(prices["ticker"]) - {benchmark})
         close = _wide(prices, "close", days, tickers)
+        score = _wide(scores, "score", days, tickers)
+        final = np.zeros((len(days), len(tickers)), dtype=bool)
+        for t, last in (delisted or {}).items():
+            j = tickers.index(t) if t in tickers else -1
+            at = int(days.searchsorted(pd.Timestamp(last)))
+            if j >= 0 and at < len(days) and days[at] == pd.Timestamp(last):
+                final[at, j] = True
+                score[at:, j] = np.nan  # not proposed on its last session or after
         # the volatility build_cross_section measures: std of the last `volatility_days`
         # log returns, NaN with fewer than max(5, days // 2) (rows after D never enter)
         vd = rules.volatility_days
@@ -241,8 +263,9 @@ class Market:
             last_close=pd.DataFrame(close).ffill().to_numpy(),
             volume=_wide(prices, "volume", days, tickers),
             volatility=logret.rolling(vd, min_periods=max(5, vd // 2)).std().to_numpy(),
-            score=_wide(scores, "score", days, tickers),
+            score=score,
             sector=_sector_matrix(sectors, days, tickers),
+            final=final,
         )
 
     def cross_section(self, i: int, state: PortfolioState) -> CrossSection:
@@ -260,6 +283,28 @@ class Market:
             sector=self.sector[i][take],
             volatility=self.volatility[i][take],
         )
+
+
+def _close_delisted(
+    state: PortfolioState, market: Market, i: int, rules: TradingSettings
+) -> tuple[PortfolioState, float, list[tuple[object, ...]]]:
+    """Close every holding whose ticker has its final bar on session ``i`` at that close
+    (no slippage: the delisting price is what holders receive; commission charged)."""
+    gone = [t for t in state.holdings if market.final[i, market.col[t]]]
+    if not gone:
+        return state, 0.0, []
+    cash, holdings = state.cash, dict(state.holdings)
+    traded = 0.0
+    fills: list[tuple[object, ...]] = []
+    for t in gone:
+        held = holdings.pop(t)
+        price = float(market.last_close[i, market.col[t]])
+        value = held.shares * price
+        fee = float(costs.commission(value, rules))
+        cash += value - fee
+        traded += value
+        fills.append((market.days[i], t, "sell", held.shares, price, fee))
+    return PortfolioState(cash, holdings), traded, fills
 
 
 def _fill(

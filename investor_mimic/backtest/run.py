@@ -72,13 +72,33 @@ def backtest_frames(
     end: date | None = None,
 ) -> BacktestReport:
     """The replay of ``composite`` over ``prices`` (sectors as of each date from the
-    factor ``panel``) and the composite's daily rank IC against ``targets``: what the
+    factor ``panel``; a holding in a ticker whose panel rows stop is closed at its final
+    close) and the composite's daily rank IC against ``targets``: what the
     command and the ``backtest`` asset both report."""
     sectors = panel[["date", "ticker", "sector"]]  # as of each date (point in time)
-    result = run_backtest(composite, prices, sectors, benchmark, rules, start=start, end=end)
+    result = run_backtest(
+        composite,
+        prices,
+        sectors,
+        benchmark,
+        rules,
+        start=start,
+        end=end,
+        delisted=delistings(panel),
+    )
     grid = Grid.of(composite)
     ic = daily_ic(grid.matrix(composite, "score"), grid.matrix(targets, "fwd_return"), "spearman")
     return BacktestReport(result, pd.Series(ic, index=grid.dates), oos or {})
+
+
+def delistings(panel: pd.DataFrame) -> dict[str, date]:
+    """Ticker → last listed session, for tickers whose factor panel rows stop before the
+    panel's last date: the panel has rows only while a ticker is listed
+    (:mod:`investor_mimic.core.security_master`), so this is the master's delisting date
+    within the panel's window."""
+    last = panel.groupby("ticker", observed=True)["date"].max()
+    ended = last[last < panel["date"].max()]
+    return {str(t): pd.Timestamp(d).date() for t, d in ended.items()}
 
 
 def price_history_start(first: date) -> date:

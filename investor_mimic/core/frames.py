@@ -392,11 +392,36 @@ def _filed_no_later_than_known(f: pd.DataFrame) -> pd.Series:
     return ~(f["known_date"] < f["filed_at"].dt.normalize())
 
 
+def _valid_from_not_after_valid_to(f: pd.DataFrame) -> pd.Series:
+    return ~(f["valid_to"] < f["valid_from"])
+
+
 UNIVERSE = contract(
     "universe",
-    {"ticker": "string", "cik": "string", "cusip": "string", "name": "string", "sector": "string"},
-    key=("ticker",),
-    description="The security master: one row per ticker.",
+    {
+        "ticker": "string",
+        "cik": "string",
+        "cusip": "string",
+        "name": "string",
+        "sector": "string",
+        "valid_from": "date",  # first trading day of this row (listing or sector change)
+        "valid_to": "date",  # last trading day of this row (the final bar when delisted)
+    },
+    key=("ticker", "valid_from"),
+    nullable=("valid_from", "valid_to"),
+    rules=(
+        Rule(
+            "valid_from <= valid_to",
+            "span ends before it starts",
+            ("valid_from", "valid_to"),
+            _valid_from_not_after_valid_to,
+        ),
+    ),
+    description="The security master: one row per ticker and span of its listing with one "
+    "sector. A ticker is listed at D while a row has valid_from <= D <= valid_to; a "
+    "missing valid_from is 'listed before the data begins', a missing valid_to 'still "
+    "listed'. A sector change ends one row and starts the next "
+    "(investor_mimic.core.security_master).",
 )
 
 THIRTEENF_HOLDINGS = contract(

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from investor_mimic.core import frames
+from investor_mimic.core import frames, security_master
 from investor_mimic.core.calendar import sessions_between
 from investor_mimic.core.frames import FrameSchema
 
@@ -159,10 +159,16 @@ def _rules_report(frame: pd.DataFrame, rules: dict[str, np.ndarray]) -> Report:
 
 
 def stale_entities(
-    frame: pd.DataFrame, date_col: str, entity_col: str, max_gap_days: int
+    frame: pd.DataFrame,
+    date_col: str,
+    entity_col: str,
+    max_gap_days: int,
+    *,
+    master: pd.DataFrame | None = None,
 ) -> Report:
     """Entities whose latest row lags the frame's latest date by more than ``max_gap_days``
-    exchange sessions.
+    exchange sessions; with a security ``master``, not those it no longer lists on that
+    date (a delisted ticker's rows end with its final bar: no row after that is due).
 
     Why: a feed that silently stops updating some tickers still returns a plausible frame;
     factors would then carry stale prices forward as if they were today's. The lag counts
@@ -176,6 +182,9 @@ def stale_entities(
     newest = latest.max()
     lag = sessions_between(latest.to_numpy(), newest.date())
     stale = latest[lag > max_gap_days]
+    if master is not None:  # entities outside the master (the benchmark) stay due
+        gone = set(master["ticker"]) - set(security_master.listed_at(master, newest)["ticker"])
+        stale = stale[~stale.index.isin(gone)]
     report.metadata = {"entities": len(latest), "stale": len(stale), "newest": str(newest.date())}
     if len(stale):
         sample = {k: str(v.date()) for k, v in stale.head(5).items()}

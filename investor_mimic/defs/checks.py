@@ -29,28 +29,24 @@ def frame_check(
     description: str,
     name: str | None = None,
     blocking: bool = True,
-) -> Callable[[CheckFn], dg.AssetChecksDefinition]:
+    with_universe: bool = False,
+) -> Callable[[Callable[..., dg.AssetCheckResult]], dg.AssetChecksDefinition]:
     """``@dg.asset_check`` for ``fn(frame) -> AssetCheckResult`` over ``asset``'s value,
     partitioned like the asset, with one recorded result per partition of the run.
+    ``with_universe``: ``fn(frame, universe)`` also gets the security master (the
+    ``universe`` asset), for rules that depend on who was listed when.
 
     Blocking by default: a failure stops downstream assets in the same run, so bad
     data cannot flow on towards factors and trade proposals.
     """
 
-    def decorate(fn: CheckFn) -> dg.AssetChecksDefinition:
+    def decorate(fn: Callable[..., dg.AssetCheckResult]) -> dg.AssetChecksDefinition:
         check_name = name or fn.__name__
 
-        @dg.asset_check(  # type: ignore[arg-type]  # a generator of results is fine at runtime
-            asset=asset,
-            name=check_name,
-            description=description,
-            blocking=blocking,
-            partitions_def=asset.partitions_def,
-        )
-        def _check(
-            context: dg.AssetCheckExecutionContext, value: pd.DataFrame
+        def evaluate(
+            context: dg.AssetCheckExecutionContext, value: pd.DataFrame, rule: CheckFn
         ) -> Iterator[dg.AssetCheckResult | dg.Output[None] | dg.AssetCheckEvaluation]:
-            result = fn(value)
+            result = rule(value)
             if not context.has_partition_key_range:
                 yield result
                 return
@@ -58,7 +54,30 @@ def frame_check(
             [output] = context.op_def.output_defs
             yield dg.Output(None, output_name=output.name)
             key = dg.AssetCheckKey(asset.key, check_name)
-            yield from per_partition(context, key, asset, blocking, result, fn, value)
+            yield from per_partition(context, key, asset, blocking, result, rule, value)
+
+        spec: dict[str, Any] = {
+            "asset": asset,
+            "name": check_name,
+            "description": description,
+            "blocking": blocking,
+            "partitions_def": asset.partitions_def,
+        }
+        if with_universe:
+
+            @dg.asset_check(**spec, additional_ins={"universe": dg.AssetIn("universe")})  # type: ignore[arg-type]
+            def _check_listed(
+                context: dg.AssetCheckExecutionContext, value: pd.DataFrame, universe: pd.DataFrame
+            ) -> Iterator[dg.AssetCheckResult | dg.Output[None] | dg.AssetCheckEvaluation]:
+                yield from evaluate(context, value, lambda frame: fn(frame, universe))
+
+            return _check_listed
+
+        @dg.asset_check(**spec)  # type: ignore[arg-type]  # a generator of results is fine
+        def _check(
+            context: dg.AssetCheckExecutionContext, value: pd.DataFrame
+        ) -> Iterator[dg.AssetCheckResult | dg.Output[None] | dg.AssetCheckEvaluation]:
+            yield from evaluate(context, value, fn)
 
         return _check
 
@@ -141,15 +160,17 @@ def _target_materializations(
 def quality_check(
     asset: dg.AssetsDefinition,
     name: str,
-    rule: Callable[[pd.DataFrame], Report],
+    rule: Callable[..., Report],
     description: str,
     *,
     blocking: bool = True,
+    with_universe: bool = False,
 ) -> dg.AssetChecksDefinition:
-    """A :mod:`investor_mimic.core.quality` rule as a (blocking) :func:`frame_check`."""
+    """A :mod:`investor_mimic.core.quality` rule as a (blocking) :func:`frame_check`
+    (``rule(frame, universe)`` when ``with_universe``)."""
 
-    def _rule(frame: pd.DataFrame) -> dg.AssetCheckResult:
-        report = rule(frame)
+    def _rule(frame: pd.DataFrame, *universe: pd.DataFrame) -> dg.AssetCheckResult:
+        report = rule(frame, *universe)
         metadata: dict[str, Any] = {k: v for k, v in report.metadata.items() if v is not None}
         if report.problems:
             metadata["problems"] = dg.MetadataValue.md(
@@ -162,4 +183,6 @@ def quality_check(
             metadata=metadata,
         )
 
-    return frame_check(asset, name=name, description=description, blocking=blocking)(_rule)
+    return frame_check(
+        asset, name=name, description=description, blocking=blocking, with_universe=with_universe
+    )(_rule)

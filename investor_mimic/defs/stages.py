@@ -64,6 +64,8 @@ class Materialized:
     asset: str
     partition: str | None
     rows: int | None
+    #: the numeric metadata under ``metrics/`` (the backtest's headline metrics)
+    metrics: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -297,10 +299,18 @@ def _was_interrupted(events: Sequence[dg.DagsterEvent]) -> bool:
 def _materialized(event: dg.DagsterEvent) -> Materialized:
     mat = event.step_materialization_data.materialization
     rows = mat.metadata.get("dagster/row_count")
+    metrics = {
+        key.removeprefix("metrics/"): float(value.value)
+        for key, value in mat.metadata.items()
+        if key.startswith("metrics/")
+        and isinstance(value, (dg.FloatMetadataValue, dg.IntMetadataValue))
+        and value.value is not None
+    }
     return Materialized(
         mat.asset_key.to_user_string(),
         mat.partition,
         int(rows.value) if rows is not None else None,  # type: ignore[arg-type]
+        metrics,
     )
 
 

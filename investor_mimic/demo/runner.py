@@ -23,6 +23,7 @@ says so on stderr. Runs stay in the instance's history, tagged with their world.
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import signal
@@ -54,11 +55,14 @@ class Tally:
     passed: int = 0
     failed: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
+    metrics: dict[str, dict[str, float]] = field(default_factory=dict)  # by asset, last run
 
     def add(self, stage: Any) -> None:
         """Count a :class:`~investor_mimic.defs.stages.StageRun`."""
         seen: set[str] = set()
         for mat in stage.materializations:
+            if mat.metrics:
+                self.metrics[mat.asset] = dict(mat.metrics)
             self.partitions[mat.asset] += 1
             if mat.asset not in seen:  # a range run repeats the whole range's metadata per key
                 seen.add(mat.asset)
@@ -259,6 +263,8 @@ def run_pipeline(
         run("composite_job", "composite_score", (panel_first, scored))
         _log("evaluation", quiet)
         run("evaluation_job", "factor_evaluation")
+        _log("backtest (the stored panel and composite through the portfolio code)", quiet)
+        run("backtest_job", "backtest")
         day = date.fromisoformat(scored)
         if settings.broker == "paper":
             _log(
@@ -321,10 +327,38 @@ def _summary(settings: Settings, manifest: Any, tally: Tally, seconds: float) ->
             k: v.model_dump() if hasattr(v, "model_dump") else v
             for k, v in manifest.planted.items()
         },
+        "backtest": backtest_summary(tally.metrics.get("backtest", {})),
         "seconds": {k: round(v, 1) for k, v in tally.seconds.items()}
         | {"total": round(seconds, 1)},
         "dagster_home": os.environ.get("DAGSTER_HOME"),
     }
+
+
+def backtest_summary(metrics: dict[str, float]) -> dict[str, float | None]:
+    """The ``backtest`` asset's metadata metrics (returns after costs, 252 days a year)
+    plus ``active_cagr``: the strategy's CAGR minus the benchmark's. NaN becomes None."""
+    out: dict[str, float | None] = {
+        k: None if math.isnan(v) else round(v, 6) for k, v in sorted(metrics.items())
+    }
+    cagr, bench = out.get("cagr"), out.get("benchmark_cagr")
+    out["active_cagr"] = None if cagr is None or bench is None else round(cagr - bench, 6)
+    return out
+
+
+def backtest_headline(b: dict[str, Any]) -> str:
+    """One line: CAGR against the benchmark's, active return a year, Sharpe, max drawdown."""
+
+    def pct(v: float | None) -> str:
+        return "n/a" if v is None else f"{v:+.1%}"
+
+    sharpe = b.get("sharpe")
+    drawdown = b.get("max_drawdown")
+    return (
+        f"backtest (out of sample, after costs): CAGR {pct(b.get('cagr'))} vs benchmark "
+        f"{pct(b.get('benchmark_cagr'))}, active {pct(b.get('active_cagr'))} a year, "
+        f"Sharpe {'n/a' if sharpe is None else f'{sharpe:.2f}'}, max drawdown "
+        f"{'n/a' if drawdown is None else f'{drawdown:.1%}'}"
+    )
 
 
 def print_summary(summary: dict[str, Any]) -> None:
@@ -377,6 +411,8 @@ def print_summary(summary: dict[str, Any]) -> None:
             floatfmt=".4f",
         )
     )
+    if summary.get("backtest"):
+        print(f"\n{backtest_headline(summary['backtest'])}")
     print(
         f"\ntook {summary['seconds']['total']}s; open the UI with `make ui` "
         f"(DAGSTER_HOME={summary['dagster_home']})"

@@ -16,8 +16,8 @@ from typing import Literal
 import numpy as np
 
 # 3: exchange sessions from exchange_calendars; 4: value units per filing;
-# 5: truth/insiders.parquet and the "long" size
-GENERATOR_VERSION = "5"
+# 5: truth/insiders.parquet and the "long" size; 6: listings, delistings, a sector change
+GENERATOR_VERSION = "6"
 BENCHMARK_TICKER = "MKT"
 
 WorldSize = Literal["tiny", "long", "demo", "large"]

@@ -2,7 +2,8 @@
 
 Why hidden columns: the market and the filers need each issuer's size (shares
 outstanding, starting price, market beta, typical volume); they live next to the public
-columns here and only ``frames.UNIVERSE`` columns are written to ``universe.csv``.
+columns here; ``universe.csv`` holds the public columns as spans
+(:mod:`investor_mimic.demo.listings`).
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from investor_mimic.core.frames import UNIVERSE, coerce
 from investor_mimic.sources.universe import cusip_check_digit
 
 SECTORS = (
@@ -140,7 +140,3 @@ def make_universe(rng: np.random.Generator, n: int) -> pd.DataFrame:
         }
     )
     return pd.concat([frame, extra], axis=1).sort_values("ticker", ignore_index=True)
-
-
-def public_universe(universe: pd.DataFrame) -> pd.DataFrame:
-    return coerce(universe, UNIVERSE)

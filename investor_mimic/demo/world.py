@@ -29,6 +29,7 @@ from investor_mimic.demo.edgar_folder import (
 )
 from investor_mimic.demo.filers import make_filers, plan_thirteenf
 from investor_mimic.demo.insiders import insiders_truth, make_insiders, plan_form4
+from investor_mimic.demo.listings import listed_bars, plan_listings
 from investor_mimic.demo.manifest import (
     MANIFEST,
     FilerInfo,
@@ -47,7 +48,7 @@ from investor_mimic.demo.spec import (
     size_spec,
     stream,
 )
-from investor_mimic.demo.universe import make_universe, public_universe
+from investor_mimic.demo.universe import make_universe
 
 
 def _price_lookup(bars: pd.DataFrame) -> Callable[[str, date], float]:
@@ -89,6 +90,8 @@ def generate_world(root: Path, size: WorldSize, seed: int, null: bool = False) -
     edgar = out / "edgar"
 
     universe = make_universe(stream(seed, "universe"), spec.n_tickers)
+    days = trading_days(spec.start, spec.end)
+    master = plan_listings(stream(seed, "listings"), universe, days)
     book = AccessionBook()
     filers = make_filers(stream(seed, "filers"), spec)
     thirteenf = plan_thirteenf(
@@ -100,11 +103,12 @@ def generate_world(root: Path, size: WorldSize, seed: int, null: bool = False) -
         stream(seed, "news"), universe, spec.start, spec.end, spec.news_per_ticker_month
     )
 
-    days = trading_days(spec.start, spec.end)
     events = planted_events(thirteenf, form4, mentions, null)
     drift = drift_matrix(events, days, list(universe["ticker"]))
-    bars = simulate_bars(stream(seed, "market"), universe, days, drift, BENCHMARK_TICKER)
-    price_at = _price_lookup(bars)
+    full_bars = simulate_bars(stream(seed, "market"), universe, days, drift, BENCHMARK_TICKER)
+    price_at = _price_lookup(full_bars)  # documents may name a ticker outside its listing
+    bars = listed_bars(full_bars, master, BENCHMARK_TICKER)
+    del full_bars
 
     r13 = [thirteenf_docs.render_13f(f, price_at) for f in thirteenf]
     r4 = [form4_docs.render_form4(f, price_at) for f in form4]
@@ -144,7 +148,7 @@ def generate_world(root: Path, size: WorldSize, seed: int, null: bool = False) -
     write_company_tickers(edgar, entities)
     write_daily_index(edgar, entries)
 
-    public_universe(universe).to_csv(out / "universe.csv", index=False)
+    master.to_csv(out / "universe.csv", index=False, date_format="%Y-%m-%d")
     (out / "market").mkdir()
     bars.to_parquet(out / "market" / "bars.parquet", index=False)
     n_news = write_feeds(mentions, out / "market" / "news")

@@ -73,7 +73,10 @@ INPUTS: dict[str, Input] = {
         check_key=False,  # see factors.price.price_panels
     ),
     "universe": Input(
-        UNIVERSE, asset="universe", table="raw_universe", columns=("ticker", "sector")
+        UNIVERSE,
+        asset="universe",
+        table="raw_universe",
+        columns=("ticker", "sector", "valid_from", "valid_to"),
     ),
     "portfolio_weights": Input(
         PORTFOLIO_WEIGHTS,
@@ -118,7 +121,7 @@ class FactorInputs:
 
     prices: pd.DataFrame  # frames.PRICES, long; includes the benchmark ticker
     benchmark: str
-    universe: pd.DataFrame  # ticker, sector (other columns ignored)
+    universe: pd.DataFrame  # ticker, sector, valid_from, valid_to (core.security_master)
     portfolio_weights: pd.DataFrame  # PORTFOLIO_WEIGHTS
     position_changes: pd.DataFrame  # POSITION_CHANGES
     insider_trades: pd.DataFrame  # INSIDER_OPEN_MARKET

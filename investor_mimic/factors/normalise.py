@@ -70,18 +70,27 @@ def winsorise(panel: pd.DataFrame, q: float = 0.01) -> pd.DataFrame:
     return pd.DataFrame(clipped, index=panel.index, columns=panel.columns, copy=False)
 
 
-def sector_demean(panel: pd.DataFrame, sectors: pd.Series) -> pd.DataFrame:
-    """Subtract, per date, the mean of the ticker's sector (``sectors`` indexed by ticker)."""
-    missing = panel.columns.difference(sectors.index)
-    if len(missing):
-        raise ValueError(f"sector_demean: no sector for tickers {list(missing[:5])}")
-    labels = sectors.reindex(panel.columns).to_numpy()
+def sector_demean(panel: pd.DataFrame, sectors: pd.Series | np.ndarray) -> pd.DataFrame:
+    """Subtract, per date, the mean of the ticker's sector: ``sectors`` indexed by ticker,
+    or a (date x ticker) array of the sector each ticker had on each date (a sector
+    change moves a ticker to its new sector's mean from that date on)."""
+    if isinstance(sectors, pd.Series):
+        missing = panel.columns.difference(sectors.index)
+        if len(missing):
+            raise ValueError(f"sector_demean: no sector for tickers {list(missing[:5])}")
+        labels = np.broadcast_to(sectors.reindex(panel.columns).to_numpy(), panel.shape)
+    else:
+        labels = np.asarray(sectors, dtype=object)
+        if labels.shape != panel.shape:
+            raise ValueError(f"sector_demean: sectors {labels.shape} != panel {panel.shape}")
     values = _rows(panel)
-    out = np.empty_like(values)
-    for sector in pd.unique(labels):
-        cols = labels == sector
-        block = values[:, cols]
-        out[:, cols] = block - _row_mean(block)[:, None]
+    out = np.full_like(values, np.nan)
+    for sector in pd.unique(labels.reshape(-1)):
+        if sector is None:
+            continue
+        cells = labels == sector
+        block = np.where(cells, values, np.nan)
+        out[cells] = (block - _row_mean(block)[:, None])[cells]
     return pd.DataFrame(out, index=panel.index, columns=panel.columns, copy=False)
 
 
@@ -151,9 +160,10 @@ def normalise_values(
 
 
 def normalise(
-    panel: pd.DataFrame, *, q: float = 0.01, sectors: pd.Series | None = None
+    panel: pd.DataFrame, *, q: float = 0.01, sectors: pd.Series | np.ndarray | None = None
 ) -> pd.DataFrame:
-    """Winsorise, then z-score per date; with ``sectors``, demean within sector first."""
+    """Winsorise, then z-score per date; with ``sectors`` (see :func:`sector_demean`),
+    demean within sector first."""
     if sectors is None:
         values = normalise_values(panel.to_numpy(dtype=np.float64), q=q)
         return pd.DataFrame(values, index=panel.index, columns=panel.columns, copy=False)

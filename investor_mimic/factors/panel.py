@@ -11,7 +11,11 @@ Conventions:
 * **Calendar.** Factor windows count NYSE trading days (:mod:`investor_mimic.core.calendar`),
   from the first price bar (or news item, or requested date) to the last requested date.
   The row for D does not depend on which other dates were requested.
-* **Coverage.** Every universe ticker gets a row for every requested date. A factor is
+* **Universe.** A (date, ticker) row exists only while the ticker is listed at that date,
+  with the sector it had then (:mod:`investor_mimic.core.security_master`); an unlisted
+  ticker's values are masked before normalisation, so it never moves a z-score at a
+  date it was not listed (tested by adding a ticker listed after D).
+* **Coverage.** Every listed ticker gets a row for every requested date. A factor is
   NaN where it is not computable — too little price history for its window, no 13F
   portfolio known yet, no recent news, no dollar volume to scale insider trades by —
   never filled with 0. A 0 is a measured value: a 13F filer that does not hold the stock,
@@ -26,6 +30,7 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
+from investor_mimic.core import security_master
 from investor_mimic.core.calendar import trading_days
 from investor_mimic.core.progress import Advance
 from investor_mimic.factors.inputs import FactorInputs
@@ -67,17 +72,16 @@ def _raw_panels(
     params: FactorParams | None,
     registry: FactorRegistry,
 ) -> Iterator[tuple[str, pd.DataFrame]]:
-    """Each registered factor, un-normalised, one at a time (so a caller can drop each)."""
+    """Each registered factor, un-normalised, one at a time (so a caller can drop each);
+    NaN wherever the ticker is not listed (the one place the universe mask is applied)."""
     dates = requested_dates(dates)
     values = registry.params(params)
-    data = FactorData(
-        inputs,
-        _calendar(inputs, dates),
-        pd.Index(sorted(inputs.universe["ticker"]), name="ticker"),
-        values["price_fill_limit"],
-    )
+    tickers = security_master.tickers(inputs.universe)
+    listed = security_master.listed_mask(inputs.universe, dates, tickers)
+    data = FactorData(inputs, _calendar(inputs, dates), tickers, values["price_fill_limit"])
     for f in registry:
-        yield f.name, f.compute(data, **{p: values[p] for p in f.params}).reindex(dates)
+        panel = f.compute(data, **{p: values[p] for p in f.params}).reindex(dates)
+        yield f.name, panel if listed.all() else panel.where(listed)
 
 
 def raw_factor_panels(
@@ -93,7 +97,7 @@ def raw_factor_panels(
 
 def _long(panels: dict[str, pd.DataFrame], universe: pd.DataFrame) -> pd.DataFrame:
     """Stack wide panels into factor panel rows (columns in ``panels`` order), sorted by
-    date then ticker.
+    date then ticker, for the (date, ticker) cells listed then.
 
     Built directly in the coerced form (``frames.coerce`` would re-cast 7.5M strings).
     """
@@ -109,17 +113,22 @@ def _long(panels: dict[str, pd.DataFrame], universe: pd.DataFrame) -> pd.DataFra
 def _long_arrays(
     dates: pd.Index, tickers: pd.Index, values: dict[str, np.ndarray], universe: pd.DataFrame
 ) -> pd.DataFrame:
-    """:func:`_long` from (date x ticker) arrays; C-ordered ones become columns uncopied."""
-    sector = universe.set_index("ticker")["sector"].reindex(tickers).to_numpy(dtype=object)
+    """:func:`_long` from (date x ticker) arrays; C-ordered ones become columns uncopied
+    when every ticker is listed on every date (else only the listed cells are kept)."""
+    sector = security_master.sectors_as_of(universe, dates, tickers)
+    listed = sector != None  # noqa: E711 (elementwise over an object array)
     n = len(dates)
     columns: dict[str, pd.Series] = {
         "date": pd.Series(np.repeat(dates.to_numpy(dtype="datetime64[ns]"), len(tickers))),
         "ticker": pd.Series(np.tile(tickers.to_numpy(dtype=object), n), dtype=object, copy=False),
-        "sector": pd.Series(np.tile(sector, n), dtype=object, copy=False),
+        "sector": pd.Series(sector.reshape(-1), dtype=object, copy=False),
     }
     for name, wide in values.items():
         columns[name] = pd.Series(wide.reshape(-1), copy=False)
-    return pd.DataFrame(columns, copy=False)
+    frame = pd.DataFrame(columns, copy=False)
+    if listed.all():
+        return frame
+    return frame[listed.reshape(-1)].reset_index(drop=True)
 
 
 def raw_factors(
@@ -149,7 +158,6 @@ def compute_factor_panel(
     demeaned within sector first when ``sector_neutral``. ``advance(1, cells)`` is called
     after each factor (:mod:`investor_mimic.core.progress`).
     """
-    sectors = inputs.universe.set_index("ticker")["sector"] if sector_neutral else None
     q = registry.params(params)["winsor_quantile"]
     # Each raw panel is normalised as soon as it is computed and then dropped, so at most
     # one raw panel is alive next to the normalised ones (the panel's own columns).
@@ -157,9 +165,10 @@ def compute_factor_panel(
     index: tuple[pd.Index, pd.Index] | None = None
     for name, raw in _raw_panels(inputs, dates, params, registry):
         index = (raw.index, raw.columns)
-        if sectors is None:
+        if not sector_neutral:
             normalised[name] = normalise_values(raw.to_numpy(dtype=np.float64), q=q)
         else:
+            sectors = security_master.sectors_as_of(inputs.universe, raw.index, raw.columns)
             normalised[name] = normalise(raw, q=q, sectors=sectors).to_numpy(dtype=np.float64)
         if advance is not None:
             advance(1, raw.size)

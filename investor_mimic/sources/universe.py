@@ -28,6 +28,8 @@ import pandas as pd
 from investor_mimic.core import frames
 
 _CUSIP_CHARS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ*@#"
+_SPAN_COLUMNS = ("valid_from", "valid_to")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class UniverseError(ValueError):
@@ -56,7 +58,13 @@ def cusip_is_valid(cusip: str) -> bool:
 
 
 def load_universe(path: Path) -> pd.DataFrame:
-    """Read and validate the universe CSV; CIKs come out 10-digit zero-padded."""
+    """Read and validate the universe CSV; CIKs come out 10-digit zero-padded.
+
+    ``valid_from`` / ``valid_to`` (ISO dates, :mod:`investor_mimic.core.security_master`)
+    are optional columns: a file without them, or an empty cell, means listed before the
+    data begins / still listed. A ticker may have several rows (a sector change), one
+    per ``valid_from``; a CUSIP belongs to one ticker.
+    """
     path = Path(path)
     if not path.is_file():
         raise UniverseError(
@@ -64,6 +72,9 @@ def load_universe(path: Path) -> pd.DataFrame:
             "(build one from SEC data with `investor-mimic universe build`)"
         )
     raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    for optional in _SPAN_COLUMNS:
+        if optional not in raw.columns:
+            raw[optional] = ""
     missing = [c for c in frames.UNIVERSE.columns if c not in raw.columns]
     if missing:
         raise UniverseError(f"{path}: missing columns {missing}")
@@ -79,12 +90,19 @@ def load_universe(path: Path) -> pd.DataFrame:
             raise UniverseError(f"{where}: CIK {row.cik!r} is not up to 10 digits") from None
         if not cusip_is_valid(row.cusip):
             raise UniverseError(f"{where}: CUSIP {row.cusip!r} fails its check digit")
-    upper = frame[["ticker", "cusip"]].apply(lambda s: s.str.upper()).reset_index(drop=True)
-    repeats = [
-        (int(i), col)
-        for col in ("ticker", "cusip")
-        for i in upper.index[frames.duplicate_keys(upper, [col], keep="first")][:1]
-    ]
+        for col in _SPAN_COLUMNS:
+            text = getattr(row, col)
+            if text and not _ISO_DATE.fullmatch(text):
+                raise UniverseError(f"{where}: {col} {text!r} is not a YYYY-MM-DD date")
+    upper = frame[["ticker", "cusip", "valid_from"]].apply(lambda s: s.str.upper())
+    upper = upper.reset_index(drop=True)
+    # (ticker, valid_from) is a row's key; a CUSIP names one ticker (the 13F join)
+    repeated = {
+        "ticker": frames.duplicate_keys(upper, ["ticker", "valid_from"], keep="first"),
+        "cusip": frames.duplicate_keys(upper, ["cusip"], keep="first")
+        & ~frames.duplicate_keys(upper, ["ticker", "cusip"], keep="first"),
+    }
+    repeats = [(int(i), col) for col, rows in repeated.items() for i in upper.index[rows][:1]]
     if repeats:
         i, col = min(repeats)
         value = upper.at[i, col]
@@ -94,7 +112,13 @@ def load_universe(path: Path) -> pd.DataFrame:
         )
     frame["cik"] = frame["cik"].map(frames.cik10)
     frame["cusip"] = frame["cusip"].str.upper()
-    return frames.coerce(frame, frames.UNIVERSE)
+    for col in _SPAN_COLUMNS:
+        frame[col] = pd.to_datetime(frame[col].replace("", None))
+    spans = frames.coerce(frame, frames.UNIVERSE)
+    try:
+        return frames.checked(spans, frames.UNIVERSE)
+    except ValueError as exc:
+        raise UniverseError(f"{path}: {exc}") from None
 
 
 # ---------------------------------------------------------------------------------------
@@ -437,7 +461,10 @@ def build_universe(
     company_tickers = client.company_tickers()
     mapped, unmapped = match_cusips(holdings, company_tickers)
     sectors = {cik: sic_sector(client.submissions(cik).sic) for cik in mapped["cik"]}
-    universe = mapped.assign(sector=mapped["cik"].map(sectors))[list(frames.UNIVERSE.columns)]
+    # company_tickers.json has no listing dates: every row is "listed throughout"
+    # (core.security_master says what that means for history)
+    universe = mapped.assign(sector=mapped["cik"].map(sectors), valid_from=None, valid_to=None)
+    universe = universe[list(frames.UNIVERSE.columns)]
     universe = frames.coerce(universe.sort_values("ticker", ignore_index=True), frames.UNIVERSE)
     info = {
         "source": source,

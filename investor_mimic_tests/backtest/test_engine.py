@@ -169,3 +169,34 @@ def test_rebalance_flags_are_is_rebalance_day_for_every_session() -> None:
     for every in (1, 3, 10):
         want = [is_rebalance_day(d.date(), every) for d in days]
         assert rebalance_flags(days, every).tolist() == want
+
+
+def test_a_delisted_holding_is_closed_at_its_final_close() -> None:
+    _scores, prices, _sectors, _benchmark = inputs()
+    base = backtest()
+    first_buy = base.fills[base.fills["side"] == "buy"].iloc[0]
+    ticker, bought = str(first_buy["ticker"]), pd.Timestamp(first_buy["date"])
+    sessions = base.returns["date"]
+    final = sessions[sessions > bought].iloc[3]  # its last listed session, a few days on
+    before = base.fills[(base.fills["ticker"] == ticker) & (base.fills["date"] <= final)]
+    signed = np.where(before["side"] == "buy", 1.0, -1.0) * before["shares"]
+    held = float(signed.sum())
+    assert held > 0, "pick a session while the first buy is still held"
+    # the ticker's bars end with the final bar, as a delisting leaves them
+    cut = prices[~((prices["ticker"] == ticker) & (prices["date"] > final))]
+    result = backtest(prices=cut, delisted={ticker: final.date()})
+
+    own = result.fills[result.fills["ticker"] == ticker]
+    closing = own[own["date"] == final]
+    last_close = float(cut[(cut["ticker"] == ticker) & (cut["date"] == final)]["close"].iloc[0])
+    assert list(closing["side"]) == ["sell"]
+    assert closing["price"].iloc[0] == last_close
+    assert closing["shares"].iloc[0] == pytest.approx(held)
+    assert closing["commission"].iloc[0] == pytest.approx(
+        held * last_close * TradingSettings().commission_bps / 1e4
+    )
+    assert not (own["date"] > final).any()  # never traded (or proposed) again
+    # without the close-out, the position would sit in the book unsellable
+    stuck = backtest(prices=cut)
+    assert not (stuck.fills["ticker"].eq(ticker) & stuck.fills["date"].gt(final)).any()
+    assert result.equity.iloc[-1] != stuck.equity.iloc[-1]

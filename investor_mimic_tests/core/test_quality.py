@@ -74,6 +74,18 @@ def test_stale_entities_flags_a_ticker_that_stopped_updating() -> None:
     assert not report.passed
     assert "BBB" in report.problems[0] and report.metadata["stale"] == 1
     assert quality.stale_entities(p, "date", "ticker", 10).passed
+    # BBB delisted with its last bar: no bar is due after that; AAA still listed is
+    master = pd.DataFrame(
+        {
+            "ticker": ["AAA", "BBB"],
+            "sector": "X",
+            "valid_from": pd.NaT,
+            "valid_to": [pd.NaT, p.loc[p["ticker"] == "BBB", "date"].max()],
+        }
+    )
+    assert quality.stale_entities(p, "date", "ticker", 3, master=master).passed
+    listed = master.assign(valid_to=pd.NaT)
+    assert not quality.stale_entities(p, "date", "ticker", 3, master=listed).passed
 
 
 def _holdings(

@@ -17,12 +17,13 @@ from lxml import etree
 
 from investor_mimic.core.calendar import trading_days
 from investor_mimic.core.frames import FACTOR_NAMES, UNIVERSE, schema_problems
+from investor_mimic.core.security_master import listed_mask
 from investor_mimic.demo import (
     ensure_world,
     generate_world,
     load_manifest,
 )
-from investor_mimic.sources.universe import cusip_check_digit
+from investor_mimic.sources.universe import cusip_check_digit, load_universe
 
 ARCHIVES = ("edgar", "Archives", "edgar", "data")
 
@@ -34,12 +35,15 @@ def test_cusip_check_digit_matches_real_cusips() -> None:
 
 
 def test_universe_has_valid_distinct_identifiers(tiny_world: Path) -> None:
-    universe = pd.read_csv(tiny_world / "universe.csv", dtype=str)
-    assert schema_problems(universe, UNIVERSE) == []
+    spans = load_universe(tiny_world / "universe.csv")
+    assert schema_problems(spans, UNIVERSE) == []
+    # one row per ticker and listing span: two IPOs, two delistings, one sector change
+    assert spans["valid_from"].notna().sum() == 3 and spans["valid_to"].notna().sum() == 3
+    moved = spans[spans["ticker"].duplicated(keep=False)]
+    assert len(moved) == 2 and moved["sector"].nunique() == 2
+    universe = spans.drop_duplicates("ticker")
     assert 35 <= len(universe) <= 45
-    assert (
-        universe["ticker"].is_unique and universe["cik"].is_unique and universe["cusip"].is_unique
-    )
+    assert universe["cik"].is_unique and universe["cusip"].is_unique
     assert all(len(c) == 9 and cusip_check_digit(c[:8]) == c[8] for c in universe["cusip"])
     assert all(re.fullmatch(r"\d{10}", c) for c in universe["cik"])
     assert universe["sector"].nunique() == 10
@@ -146,13 +150,17 @@ def test_daily_index_lists_every_filing_on_its_filing_date(tiny_world: Path) -> 
 
 def test_bars_cover_every_trading_day_and_are_sane(tiny_world: Path) -> None:
     bars = pd.read_parquet(tiny_world / "market" / "bars.parquet")
-    universe = pd.read_csv(tiny_world / "universe.csv", dtype=str)
+    master = load_universe(tiny_world / "universe.csv")
     days = trading_days(pd.Timestamp("2021-01-04").date(), pd.Timestamp("2023-12-29").date())
-    assert set(bars["ticker"]) == set(universe["ticker"]) | {"MKT"}
-    assert len(bars) == len(days) * (len(universe) + 1)
-    assert (
-        bars.groupby("ticker")["date"].apply(lambda d: d.sort_values().tolist() == list(days))
-    ).all()
+    tickers = sorted(set(master["ticker"]))
+    assert set(bars["ticker"]) == set(tickers) | {"MKT"}
+    # a bar on every session a ticker is listed (IPOs start, delistings end with a final bar)
+    listed = listed_mask(master, days, tickers)
+    assert len(bars) == len(days) + int(listed.sum())
+    for j, t in enumerate(tickers):
+        own = pd.DatetimeIndex(bars.loc[bars["ticker"] == t, "date"].sort_values())
+        assert own.equals(days[listed[:, j]]), t
+    assert bars.loc[bars["ticker"] == "MKT", "date"].sort_values().tolist() == list(days)
     assert (bars[["open", "high", "low", "close", "volume"]] > 0).all().all()
     assert (bars["low"] <= bars[["open", "close"]].min(axis=1)).all()
     assert (bars["high"] >= bars[["open", "close"]].max(axis=1)).all()

@@ -36,7 +36,9 @@ def test_demo_materializes_the_tiny_world_with_every_check_passing(tiny_demo: De
     for name in SOURCES:
         assert assets[name]["partitions"] > 0 and assets[name]["rows"] > 0, name
     assert assets["prices"]["rows"] == manifest["counts"]["bars"]
-    assert assets["universe"]["rows"] == manifest["n_tickers"]
+    # one row per ticker and listing span (a sector change starts a second row)
+    assert assets["universe"]["rows"] == len(pd.read_csv(world / "universe.csv"))
+    assert pd.read_csv(world / "universe.csv")["ticker"].nunique() == manifest["n_tickers"]
     for name, day_col in [
         ("thirteenf_holdings", "known_date"),
         ("insider_trades", "known_date"),
@@ -146,3 +148,29 @@ def test_definitions_validate(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     assert "All code locations passed validation" in done.stderr + done.stdout
     assert not data_dir.exists()
+
+
+def test_demo_reports_the_backtest_headline(
+    tiny_demo: DemoRun, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--json`` carries the backtest asset's metrics (the demo ran it once, on the stored
+    panel and composite) and the text summary prints the headline row from them."""
+    from investor_mimic.demo.runner import print_summary
+
+    assert tiny_demo.returncode == 0, tiny_demo.stderr[-3000:]
+    summary = tiny_demo.summary
+    assert summary["assets"]["backtest"]["rows"] > 250  # one row per out-of-sample session
+    b = summary["backtest"]
+    for key in ("cagr", "sharpe", "max_drawdown", "benchmark_cagr", "active_cagr", "turnover"):
+        assert isinstance(b[key], float), key
+    assert b["active_cagr"] == pytest.approx(b["cagr"] - b["benchmark_cagr"], abs=2e-6)
+    assert b["max_drawdown"] <= 0 and b["n_days"] == summary["assets"]["backtest"]["rows"]
+    assert b["sharpe"] > 0  # the planted world: out of sample, after costs
+
+    print_summary(summary)
+    out = capsys.readouterr().out
+    headline = next(s for s in out.splitlines() if s.startswith("backtest (out of sample"))
+    assert f"CAGR {b['cagr']:+.1%} vs benchmark {b['benchmark_cagr']:+.1%}" in headline
+    assert f"active {b['active_cagr']:+.1%} a year" in headline
+    assert f"Sharpe {b['sharpe']:.2f}" in headline
+    assert f"max drawdown {b['max_drawdown']:.1%}" in headline

@@ -44,6 +44,7 @@ def _event_tstats(world: Path) -> dict[str, float]:
         if factor == "news_sentiment":
             keys = zip(ev["source"][ok], ev["ticker"][ok], strict=True)
             ret = ret * np.array([sign[k] for k in keys])
+        ret = ret[np.isfinite(ret)]  # an event outside its ticker's listing has no bars
         out[factor] = float(ret.mean() / ret.std(ddof=1) * np.sqrt(len(ret)))
     return out
 

@@ -81,3 +81,14 @@ def test_each_date_is_normalised_alone() -> None:
         for i in (0, 17, 29):
             alone = normalise(panel.iloc[[i]], sectors=by)
             pd.testing.assert_frame_equal(alone, together.iloc[[i]], check_exact=True)
+
+
+def test_sector_demean_by_date_follows_a_sector_change() -> None:
+    """T1 moves from X to Y on the second day: it is demeaned with X, then with Y."""
+    panel = pd.DataFrame([[1.0, 3.0, 10.0], [1.0, 3.0, 10.0]], columns=["T0", "T1", "T2"])
+    labels = np.array([["X", "X", "Y"], ["X", "Y", "Y"]], dtype=object)
+    out = sector_demean(panel, labels).to_numpy()
+    np.testing.assert_allclose(out[0], [-1.0, 1.0, 0.0])
+    np.testing.assert_allclose(out[1], [0.0, -3.5, 3.5])
+    unlisted = np.array([["X", None, "Y"], ["X", "Y", "Y"]], dtype=object)
+    assert np.isnan(sector_demean(panel, unlisted).to_numpy()[0, 1])

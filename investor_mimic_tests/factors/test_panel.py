@@ -16,7 +16,7 @@ from investor_mimic.factors.inputs import (
     PORTFOLIO_WEIGHTS,
     POSITION_CHANGES,
 )
-from investor_mimic_tests.helpers.factor_inputs import DAYS, random_inputs
+from investor_mimic_tests.helpers.factor_inputs import DAYS, listed_throughout, random_inputs
 from investor_mimic_tests.helpers.frames import isnan
 
 SMALL = FactorParams(
@@ -47,7 +47,9 @@ def tiny_inputs() -> FactorInputs:
     return FactorInputs(
         prices=prices,
         benchmark="SPY",
-        universe=pd.DataFrame({"ticker": ["B", "A", "C"], "sector": ["Tech", "Tech", "Energy"]}),
+        universe=listed_throughout(
+            pd.DataFrame({"ticker": ["B", "A", "C"], "sector": ["Tech", "Tech", "Energy"]})
+        ),
         portfolio_weights=PORTFOLIO_WEIGHTS.empty(),
         position_changes=POSITION_CHANGES.empty(),
         insider_trades=INSIDER_OPEN_MARKET.empty(),
@@ -120,8 +122,12 @@ def test_bad_inputs_fail_with_one_line_that_says_what_and_where() -> None:
             "prices: column date holds times of day",
         ),
         (
-            lambda: replace(universe=pd.DataFrame({"ticker": ["A", "A"], "sector": ["X", "Y"]})),
-            r"universe: 1 rows repeat the key \('ticker',\)",
+            lambda: replace(
+                universe=listed_throughout(
+                    pd.DataFrame({"ticker": ["A", "A"], "sector": ["X", "Y"]})
+                )
+            ),
+            r"universe: 1 rows repeat the key \('ticker', 'valid_from'\)",
         ),
         (
             lambda: replace(

@@ -127,6 +127,11 @@ def _news(rng: np.random.Generator, tickers: list[str], n: int = 1500) -> pd.Dat
     )
 
 
+def listed_throughout(universe: pd.DataFrame) -> pd.DataFrame:
+    """A (ticker, sector) frame as security-master rows listed over the whole history."""
+    return universe.assign(valid_from=pd.NaT, valid_to=pd.NaT)
+
+
 def random_inputs(seed: int, n_tickers: int = 30) -> FactorInputs:
     rng = np.random.default_rng(seed)
     tickers = [f"T{i:03d}" for i in range(n_tickers)]
@@ -134,8 +139,8 @@ def random_inputs(seed: int, n_tickers: int = 30) -> FactorInputs:
     return FactorInputs(
         prices=_prices(rng, tickers, DAYS),
         benchmark=BENCH,
-        universe=pd.DataFrame(
-            {"ticker": tickers, "sector": [f"S{i % 4}" for i in range(n_tickers)]}
+        universe=listed_throughout(
+            pd.DataFrame({"ticker": tickers, "sector": [f"S{i % 4}" for i in range(n_tickers)]})
         ),
         portfolio_weights=weights,
         position_changes=changes,

@@ -27,7 +27,15 @@ TICKERS = ("AAA", "BBB", "CCC", "DDD")
 
 def universe_frame(tickers: Iterable[str] = TICKERS) -> pd.DataFrame:
     rows = [
-        {"ticker": t, "cik": f"{i + 100:010d}", "cusip": f"{i:08d}0", "name": t, "sector": "Tech"}
+        {
+            "ticker": t,
+            "cik": f"{i + 100:010d}",
+            "cusip": f"{i:08d}0",
+            "name": t,
+            "sector": "Tech",
+            "valid_from": None,
+            "valid_to": None,
+        }
         for i, t in enumerate(tickers)
     ]
     return frames.coerce(pd.DataFrame(rows), frames.UNIVERSE)

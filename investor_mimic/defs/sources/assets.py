@@ -15,7 +15,7 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
-from investor_mimic.core import frames, quality
+from investor_mimic.core import frames, quality, security_master
 from investor_mimic.core.calendar import previous_trading_day, trading_days
 from investor_mimic.defs.checks import quality_check
 from investor_mimic.defs.metadata import (
@@ -240,10 +240,12 @@ def prices(
 ) -> dg.Output[pd.DataFrame]:
     start, end = _day_range(context)
     src = sources.sources()
-    tickers = [*universe["ticker"], src.benchmark]
+    listed = security_master.tickers(universe)
+    tickers = [*listed, src.benchmark]
     frame = retrying(context, partial(src.bars.bars, tickers, start, end))
     meta = _store_days(warehouse, "prices", frame, start, end)
-    expected = len(trading_days(start, end)) * len(tickers)
+    days = trading_days(start, end)
+    expected = len(days) + int(security_master.listed_mask(universe, days, listed).sum())
     meta["coverage"] = float(len(frame) / expected) if expected else 0.0
     return dg.Output(frame, metadata=meta)
 
@@ -261,7 +263,7 @@ def news_sentiment(
     warehouse: WarehouseResource,
 ) -> dg.Output[pd.DataFrame]:
     start, end = _day_range(context)
-    tickers = list(universe["ticker"])
+    tickers = list(security_master.tickers(universe))
     fetched = retrying(context, partial(sources.sources().news.fetch, tickers, start, end))
     frame = fetched.frame
     meta = _store_days(warehouse, "news_sentiment", frame, start, end)
@@ -298,8 +300,12 @@ def _checks() -> list[dg.AssetChecksDefinition]:
         quality_check(
             prices,
             "fresh",
-            lambda f: quality.stale_entities(f, "date", "ticker", stale_days),
-            f"Every ticker has a bar within {stale_days} trading days of the newest bar.",
+            lambda f, universe: quality.stale_entities(
+                f, "date", "ticker", stale_days, master=universe
+            ),
+            f"Every ticker listed on the newest bar's day has a bar within {stale_days} "
+            "trading days of it (a delisted ticker's bars end with its final bar).",
+            with_universe=True,
         )
     )
     return checks
