@@ -7,8 +7,6 @@ concurrent first use, and the ``investor-mimic db`` command.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
 from pathlib import Path
@@ -18,8 +16,10 @@ import pytest
 import sqlalchemy as sa
 
 from investor_mimic.approval.store import ApprovalStore
+from investor_mimic.cli import main
 from investor_mimic.core import migrate, schema
 from investor_mimic.core.warehouse import Warehouse
+from investor_mimic.settings import get_settings
 
 HEAD = migrate.head()
 PREVIOUS = migrate.revisions()[-2]
@@ -73,12 +73,8 @@ def test_upgrade_from_the_previous_release_keeps_its_rows(url: str) -> None:
         )
     assert migrate.upgrade(url) == (PREVIOUS, HEAD)
     with engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT actor FROM approval_audit")).scalars().all() == [
-            "ops"
-        ]
-        assert conn.execute(sa.text("SELECT ticker FROM raw_universe")).scalars().all() == [
-            "AAA"
-        ]
+        assert conn.execute(sa.text("SELECT actor FROM approval_audit")).scalars().all() == ["ops"]
+        assert conn.execute(sa.text("SELECT ticker FROM raw_universe")).scalars().all() == ["AAA"]
     engine.dispose()
     assert migrate.status(url).ok
 
@@ -169,36 +165,37 @@ def test_concurrent_first_use_migrates_once(url: str) -> None:
     assert migrate.status(url).ok
 
 
-def db(*args: str, url: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    import os
-
-    environ = {**os.environ, "IM_WAREHOUSE_URL": url, **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "investor_mimic.cli", "db", *args],
-        capture_output=True,
-        text=True,
-        env=environ,
-        check=False,
-    )
-
-
-def test_the_db_command_upgrades_checks_and_downgrades(url: str) -> None:
-    done = db("check", url=url)
-    assert done.returncode == 1
-    assert "not at head" in done.stdout
-    done = db("upgrade", url=url)
-    assert done.returncode == 0, done.stderr
-    assert f"-> {HEAD}" in done.stdout
-    assert db("current", url=url).stdout.strip().startswith(HEAD)
-    done = db("check", url=url)
-    assert (done.returncode, "no drift" in done.stdout) == (0, True), done.stdout
-    assert db("downgrade", url=url).returncode == 0
-    assert db("current", url=url).stdout.strip().startswith(PREVIOUS)
+def db(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], url: str, *args: str):
+    """``investor-mimic db ARGS`` against ``url``: (exit code, stdout, stderr)."""
+    monkeypatch.setenv("IM_WAREHOUSE_URL", url)
+    get_settings.cache_clear()
+    try:
+        code = main(["db", *args])
+    finally:
+        get_settings.cache_clear()
+    out = capsys.readouterr()
+    return code, out.out, out.err
 
 
-def test_the_db_command_hides_the_password_of_an_unreachable_server() -> None:
+def test_the_db_command_upgrades_checks_and_downgrades(
+    url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = db(monkeypatch, capsys, url, "check")
+    assert (code, "not at head" in out) == (1, True), out
+    code, out, err = db(monkeypatch, capsys, url, "upgrade")
+    assert (code, f"empty -> {HEAD}" in out) == (0, True), err
+    assert db(monkeypatch, capsys, url, "current")[1].startswith(f"{HEAD} (at head)")
+    code, out, _ = db(monkeypatch, capsys, url, "check")
+    assert (code, "no drift" in out) == (0, True), out
+    assert db(monkeypatch, capsys, url, "downgrade")[0] == 0
+    assert db(monkeypatch, capsys, url, "current")[1].startswith(f"{PREVIOUS} (not at head")
+
+
+def test_the_db_command_hides_the_password_of_an_unreachable_server(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     url = "postgresql+psycopg2://im:s3cret-pw@127.0.0.1:1/nowhere"
-    done = db("upgrade", url=url)
-    assert done.returncode == 2
-    assert "s3cret-pw" not in done.stdout + done.stderr
-    assert "127.0.0.1:1" in done.stderr
+    code, out, err = db(monkeypatch, capsys, url, "upgrade")
+    assert code == 2
+    assert "s3cret-pw" not in out + err
+    assert "127.0.0.1:1" in err
