@@ -196,3 +196,33 @@ def test_unreachable_sources_and_missing_credentials_are_named(tmp_path: Path) -
     report = status.run(no_keys, deep=False)  # a missing key needs no call to be known
     assert "ALPACA_API_KEY" in report.check("source_prices").detail
     assert "IM_ALPHAVANTAGE_API_KEY" in report.check("source_news").detail
+
+
+@pytest.fixture()
+def s3_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """An S3-compatible server on loopback (moto in server mode) holding bucket ``assets``."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket="assets")
+    try:
+        yield endpoint
+    finally:
+        server.stop()
+
+
+def test_s3_asset_storage_is_probed_on_a_deep_check(tmp_path: Path, s3_endpoint: str) -> None:
+    def storage(url: str) -> Settings:
+        return Settings(data_dir=tmp_path, asset_storage_url=url, s3_endpoint_url=s3_endpoint)
+
+    assert status.asset_storage_check(storage("s3://assets/prod"), deep=False).status == "skipped"
+    assert status.asset_storage_check(storage("s3://assets/prod"), deep=True).status == "ok"
+    missing = status.asset_storage_check(storage("s3://no-such-bucket/x"), deep=True)
+    assert missing.status == "down" and "no-such-bucket" in missing.detail
