@@ -1,5 +1,6 @@
 """The ``investor-mimic`` command: ``demo``, ``backtest``, ``filing show``, ``approvals``,
-``kill-switch``, ``universe build|show``, ``serve`` (the approval web app) and ``hash-password``.
+``kill-switch``, ``universe build|show``, ``serve`` (the approval web app), ``hash-password``
+``db upgrade|downgrade|current|check`` (warehouse migrations) and ``status`` (health).
 
 Why argparse: a handful of subcommands do not justify another dependency, and errors must
 be one clear line on stderr with a non-zero exit code, never a traceback.
@@ -320,12 +321,14 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
     from investor_mimic.approval.links import LinkConfigError
     from investor_mimic.approval.web import serve
+    from investor_mimic.core.migrate import MigrationError
+    from investor_mimic.defs.ops.health import PROBES
     from investor_mimic.settings import get_settings
 
     settings = get_settings()
     try:
-        serve(settings, args.host or settings.web_host, args.port or settings.web_port)
-    except LinkConfigError as exc:
+        serve(settings, args.host or settings.web_host, args.port or settings.web_port, PROBES)
+    except (LinkConfigError, MigrationError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except SQLAlchemyError as exc:  # the URL may hold a password: name the error only
@@ -364,6 +367,48 @@ def _cmd_config_validate(args: argparse.Namespace) -> int:
         return 1
     print(f"{env}: configuration complete")
     return 0
+
+
+def _cmd_db(args: argparse.Namespace) -> int:
+    """Migrate the warehouse (``IM_WAREHOUSE_URL``) or say where it stands."""
+    from investor_mimic.core import migrate
+    from investor_mimic.settings import get_settings
+
+    url = get_settings().resolved_warehouse_url
+    where = migrate.safe_url(url)
+    try:
+        if args.db_command in ("upgrade", "downgrade"):
+            run = migrate.upgrade if args.db_command == "upgrade" else migrate.downgrade
+            before, after = run(url, args.revision)
+            print(f"warehouse {where}: {before or 'empty'} -> {after or 'empty'}")
+            return 0
+        status = migrate.status(url, compare=args.db_command == "check")
+    except migrate.MigrationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    place = "at head" if status.at_head else f"not at head {status.head}"
+    print(f"{status.current or 'empty'} ({place}) {where}")
+    if args.db_command == "current":
+        return 0
+    for difference in status.differences:
+        print(f"  drift: {difference}")
+    if status.ok:
+        print("no drift between the models and the migrations")
+    return 0 if status.ok else 1
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    """Check every part (``investor_mimic.status``); exit 1 when a required one is down."""
+    from investor_mimic.defs.ops.health import PROBES
+    from investor_mimic.settings import get_settings
+    from investor_mimic.status import run
+
+    report = run(get_settings(), deep=not args.shallow, extra=PROBES)
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=1))
+    else:
+        print(report.text())
+    return 0 if report.ok else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -459,6 +504,32 @@ def build_parser() -> argparse.ArgumentParser:
     kill.add_argument("--reason")
     kill.add_argument("--by", help="who flips it (default: the OS user)")
     kill.set_defaults(func=_cmd_kill_switch)
+
+    status = sub.add_parser(
+        "status",
+        help="check the Dagster instance, warehouse, asset storage, cache, broker and data "
+        "sources; exit 1 when a required one is down",
+    )
+    status.add_argument("--json", action="store_true", help="print the report as JSON")
+    status.add_argument(
+        "--shallow",
+        action="store_true",
+        help="no calls outside the deployment's own storage (what /health does by default)",
+    )
+    status.set_defaults(func=_cmd_status)
+
+    dbp = sub.add_parser("db", help="migrate the warehouse schema (Alembic) or show its revision")
+    db_sub = dbp.add_subparsers(dest="db_command", required=True)
+    up = db_sub.add_parser("upgrade", help="migrate up to REV (default head)")
+    up.add_argument("revision", nargs="?", default="head")
+    down = db_sub.add_parser("downgrade", help="migrate down to REV (default -1: one step)")
+    down.add_argument("revision", nargs="?", default="-1")
+    db_sub.add_parser("current", help="print the warehouse's revision and this release's head")
+    db_sub.add_parser(
+        "check",
+        help="exit 1 unless the warehouse is at head and matches the models (no drift)",
+    )
+    dbp.set_defaults(func=_cmd_db)
 
     universe = sub.add_parser(
         "universe",

@@ -16,6 +16,7 @@ import requests
 
 from investor_mimic.approval.auth import verify_password
 from investor_mimic.cli import main
+from investor_mimic.defs.instance import prepare_home
 from investor_mimic_tests.helpers.alpaca_fake import FakeAlpaca
 from investor_mimic_tests.helpers.dagster import use_settings
 
@@ -71,6 +72,8 @@ def test_serve_runs_the_app_in_its_own_process(tmp_path: Path) -> None:
             "ALPACA_API_KEY": KEY,
             "ALPACA_SECRET_KEY": SECRET,
         }
+        env.pop("DAGSTER_HOME", None)
+        prepare_home(tmp_path / "dagster_home", postgres=False)  # the instance /health checks
         proc = subprocess.Popen(
             [
                 sys.executable,
@@ -93,7 +96,8 @@ def test_serve_runs_the_app_in_its_own_process(tmp_path: Path) -> None:
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline and proc.poll() is None:
                 try:
-                    health = requests.get(f"http://127.0.0.1:{port}/health", timeout=2)
+                    # deep: the Alpaca broker is outside the deployment, probed on request
+                    health = requests.get(f"http://127.0.0.1:{port}/health?deep=1", timeout=10)
                     break
                 except requests.ConnectionError:
                     time.sleep(0.1)
@@ -101,7 +105,8 @@ def test_serve_runs_the_app_in_its_own_process(tmp_path: Path) -> None:
             assert health.status_code == 200, health.text
             body = health.json()
             assert body["status"] == "ok"
-            assert body["components"]["apis"]["broker"]["name"] == "alpaca"
+            assert body["checks"]["broker"]["name"] == "alpaca"
+            assert body["checks"]["dagster"]["status"] == "ok"
             listing = requests.get(
                 f"http://127.0.0.1:{port}/approvals", allow_redirects=False, timeout=5
             )
@@ -109,7 +114,9 @@ def test_serve_runs_the_app_in_its_own_process(tmp_path: Path) -> None:
         finally:
             proc.send_signal(signal.SIGTERM)
             output, _ = proc.communicate(timeout=20)
-    assert "GET /health 200" in output  # its own access log: paths, never query strings
+    assert (
+        "GET /health 200" in output and "deep=1" not in output
+    )  # its own access log: paths, never query strings
     for secret in (LINK_SECRET, KEY, SECRET):
         assert secret not in output
 

@@ -33,6 +33,7 @@ from investor_mimic.approval.states import (
     check_transition,
 )
 from investor_mimic.broker.models import Order, Position, client_order_id
+from investor_mimic.core.migrate import ensure_current
 from investor_mimic.core.warehouse import normalise_url
 
 KILL_SWITCH = "kill_switch"
@@ -281,7 +282,12 @@ def orders_from_proposal(request_id: str, proposal: pd.DataFrame) -> list[dict[s
 
 
 class ApprovalStore:
-    """Requests, orders, fills, audit and the kill switch in one warehouse database."""
+    """Requests, orders, fills, audit and the kill switch in one warehouse database.
+
+    ``create``: make a SQLite file's folder and bring the schema to head as every first
+    use of the warehouse does (:func:`~investor_mimic.core.migrate.ensure_current`);
+    False opens the database as it is (health checks, a second handle in tests).
+    """
 
     def __init__(self, url: str, *, create: bool = True) -> None:
         self.url = normalise_url(url)
@@ -296,7 +302,7 @@ class ApprovalStore:
         else:
             self.engine = sa.create_engine(self.url, pool_pre_ping=True)
         if create:
-            t.ensure_schema(self.engine)
+            ensure_current(self.engine)
 
     @staticmethod
     def _begin_immediate(engine: sa.Engine) -> None:

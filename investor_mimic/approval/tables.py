@@ -1,7 +1,7 @@
 """The warehouse tables of approvals and execution, as one SQLAlchemy Core ``MetaData``.
 
-Why one module: a later Alembic migration (``target_metadata = tables.metadata``) picks
-up every table from here; until then :func:`ensure_schema` creates them on first use.
+Why one module: the warehouse's migrations and their drift test take every table from
+here (:data:`investor_mimic.core.schema.TABLE_MODULES`); a change here needs a migration.
 Timestamps: ``*_at`` columns that say when something happened in the world are UTC
 wall-clock (naive); ``expires_at`` is market time (naive US/Eastern, like the calendar).
 """
@@ -145,15 +145,3 @@ checks = sa.Table(
     sa.Column("passed", sa.Boolean, nullable=False),
     sa.Column("detail", sa.Text, nullable=True),
 )
-
-
-def ensure_schema(engine: sa.Engine) -> None:
-    """Create the tables that do not exist yet (idempotent; safe from several processes)."""
-    try:
-        metadata.create_all(engine, checkfirst=True)
-    except sa.exc.OperationalError:
-        # another process created them between the check and the CREATE (SQLite)
-        metadata.create_all(engine, checkfirst=True)
-    except sa.exc.IntegrityError:
-        # the same race on PostgreSQL (pg_type unique violation)
-        metadata.create_all(engine, checkfirst=True)

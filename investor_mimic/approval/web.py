@@ -11,8 +11,9 @@ Routes:
   using up the link in the same transaction.
 - ``GET /approvals`` (the list) and any request page without a valid link need a login
   (``IM_WEB_USER`` + ``IM_WEB_PASSWORD_HASH``); a logged-in decision carries a CSRF token.
-- ``GET /health``: ``{"status", "components": {"database", "cache", "apis"}}``, 503 when
-  something required is down.
+- ``GET /health``: the checks of ``investor-mimic status`` (:mod:`investor_mimic.status`)
+  as JSON, 503 when something required is down; cheap (no call outside the deployment's
+  own storage) unless ``?deep=1`` asks to probe S3, the broker's API and the data sources.
 
 Every refusal is a page with 403 (not valid here) or 410 (no longer valid) and an audit
 row; errors are pages, never stack traces. Every response says ``Cache-Control:
@@ -25,7 +26,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -40,7 +41,6 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from investor_mimic.approval import health as health_mod
 from investor_mimic.approval.auth import (
     SESSION_COOKIE,
     LoginThrottle,
@@ -55,6 +55,8 @@ from investor_mimic.approval.store import ApprovalStore, RequestRow, UnknownRequ
 from investor_mimic.broker.base import Broker
 from investor_mimic.broker.models import BrokerError, Position
 from investor_mimic.settings import Settings
+from investor_mimic.status import Probe
+from investor_mimic.status import run as run_checks
 
 log = logging.getLogger("investor_mimic.web")
 STATIC = Path(__file__).parent / "static"
@@ -135,7 +137,10 @@ class ApprovalApp:
         *,
         store: ApprovalStore | None = None,
         broker: BrokerFactory | None = None,
+        probes: Sequence[tuple[str, bool, Probe]] = (),
     ) -> None:
+        """``probes``: checks ``/health`` adds to the status module's (the CLI passes the
+        Dagster instance's; this package may not import Dagster)."""
         secret = check_secret(
             settings.link_secret.get_secret_value() if settings.link_secret else None
         )
@@ -156,6 +161,7 @@ class ApprovalApp:
                 return make_broker(settings)
 
         self.broker_factory = broker
+        self.probes = tuple(probes)
         self.secure_cookie = settings.public_url.startswith("https://")
 
     # ------------------------------------------------------------ helpers
@@ -306,9 +312,15 @@ class ApprovalApp:
             return RedirectResponse("/approvals", status_code=303)
 
         @app.get("/health")
-        def health() -> Response:
-            status, body = health_mod.check(self.settings, self.store, self.broker_factory)
-            return JSONResponse(body, status_code=status)
+        def health(deep: bool = False) -> Response:
+            report = run_checks(
+                self.settings,
+                deep=deep,
+                warehouse_url=self.store.url,
+                broker_factory=self.broker_factory,
+                extra=self.probes,
+            )
+            return JSONResponse(report.as_dict(), status_code=200 if report.ok else 503)
 
         @app.get("/login")
         def login_form(next: str = "/approvals") -> Response:
@@ -528,16 +540,19 @@ def create_app(
     *,
     store: ApprovalStore | None = None,
     broker: BrokerFactory | None = None,
+    probes: Sequence[tuple[str, bool, Probe]] = (),
 ) -> FastAPI:
     """The FastAPI app (raises LinkConfigError without a usable IM_LINK_SECRET)."""
-    return ApprovalApp(settings, store=store, broker=broker).build()
+    return ApprovalApp(settings, store=store, broker=broker, probes=probes).build()
 
 
-def serve(settings: Settings, host: str, port: int) -> None:
+def serve(
+    settings: Settings, host: str, port: int, probes: Sequence[tuple[str, bool, Probe]] = ()
+) -> None:
     """Run the app under uvicorn (access log replaced by the app's token-free one)."""
     import uvicorn
 
-    app = create_app(settings)
+    app = create_app(settings, probes=probes)
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(name)s %(message)s")
     uvicorn.run(
         app,

@@ -50,7 +50,6 @@ from investor_mimic.broker.models import (
     Side,
 )
 from investor_mimic.broker.paper_tables import (
-    metadata,
     paper_account,
     paper_clock,
     paper_fills,
@@ -131,7 +130,6 @@ class PaperBroker:
         self.warehouse = warehouse
         self.rules = rules
         self._now_fn = now
-        metadata.create_all(warehouse.engine, checkfirst=True)
         self._ensure_account()
 
     # --- clock -----------------------------------------------------------------------

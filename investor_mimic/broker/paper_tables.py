@@ -1,8 +1,8 @@
 """The paper broker's tables in the warehouse, declared once with SQLAlchemy Core.
 
-Why Core ``MetaData`` in its own module: the paper broker creates these tables on first
-use today, and the warehouse's Alembic migrations (a later issue) import
-:data:`metadata` to generate and check theirs — one declaration, two users.
+Why Core ``MetaData`` in its own module: the broker's queries and the warehouse's
+migrations (their drift test, :data:`investor_mimic.core.schema.TABLE_MODULES`) read the
+same declaration; a change here needs a migration.
 All timestamps are naive US/Eastern wall-clock times, like every time in the project.
 """
 

@@ -1,8 +1,10 @@
-"""The SQL warehouse: raw source tables, SQL models, and later approvals and orders.
+"""The SQL warehouse: raw source tables, SQL models, approvals, orders and the audit log.
 
 Why SQLAlchemy Core and pandas: the same code and the same SQL run on a SQLite file
 (default, zero setup) and on PostgreSQL (staging/production, and the equivalence tests).
 Writes are idempotent per partition: delete what the partition owned, insert anew.
+The schema's tables come from migrations (:mod:`investor_mimic.core.migrate`); opening a
+warehouse checks it is at this release's head first (development upgrades it).
 """
 
 from __future__ import annotations
@@ -41,11 +43,18 @@ def _sql_value(v: Any, dialect: str) -> Any:
 
 
 class Warehouse:
-    """A thin handle on one database; cheap to create, the engine is pooled."""
+    """A thin handle on one database; cheap to create, the engine is pooled.
 
-    def __init__(self, url: str) -> None:
+    ``upgrade``: migrate a warehouse below head (None: development only, see
+    :func:`investor_mimic.core.migrate.ensure_current`).
+    """
+
+    def __init__(self, url: str, *, upgrade: bool | None = None) -> None:
+        from investor_mimic.core.migrate import ensure_current
+
         self.url = normalise_url(url)
         self.engine = sa.create_engine(self.url, future=True)
+        ensure_current(self.engine, upgrade_allowed=upgrade)
 
     @property
     def dialect(self) -> str:

@@ -20,9 +20,11 @@ from investor_mimic.approval.links import LinkSigner
 from investor_mimic.approval.store import ApprovalStore, CheckRow, RequestRow
 from investor_mimic.approval.web import create_app
 from investor_mimic.broker.models import BrokerError
+from investor_mimic.core import migrate
 from investor_mimic.settings import Settings
 from investor_mimic_tests.helpers.approval import BEFORE_OPEN, DAY, proposal
 from investor_mimic_tests.helpers.brokers import MemoryBroker
+from investor_mimic_tests.helpers.loopback import Answer, LoopbackServer
 from investor_mimic_tests.helpers.webapp import running
 
 LINK_SECRET = "web-test-secret-9f8e7d6c5b4a-0123456789-xyz"
@@ -340,7 +342,7 @@ def test_repeated_failed_logins_are_throttled(web: Web) -> None:
     assert len(web.store.audit_log().query("action == 'login_failed'")) == 5
 
 
-def test_health_reports_database_cache_and_apis_and_fails_when_one_is_down(
+def test_health_reports_every_check_and_fails_when_a_required_one_is_down(
     tmp_path: Path, password_hash: str
 ) -> None:
     store = ApprovalStore(f"sqlite:///{tmp_path / 'w.db'}")
@@ -352,23 +354,51 @@ def test_health_reports_database_cache_and_apis_and_fails_when_one_is_down(
     conf = web_settings(tmp_path, password_hash, redis_url="redis://127.0.0.1:6379/0")
     with running(create_app(conf, store=store, broker=lambda: broker)) as url:
         good = requests.get(f"{url}/health", timeout=10)
-    assert good.status_code == 200
+    assert good.status_code == 200, good.text
     body = good.json()
-    assert body["status"] == "ok" and set(body["components"]) == {"database", "cache", "apis"}
-    assert body["components"]["cache"]["backend"] == "redis"
+    assert body["status"] == "ok" and body["deep"] is False
+    assert set(body["components"]) == {"database", "cache", "apis"}
+    assert {"warehouse", "asset_storage", "cache", "broker"} <= set(body["checks"])
+    assert body["checks"]["cache"]["backend"] == "redis"
+    assert body["checks"]["warehouse"]["revision"] == migrate.head()
     down = web_settings(tmp_path, password_hash, redis_url="redis://:pw-in-url@127.0.0.1:1/0")
     with running(create_app(down, store=store, broker=no_broker)) as url:
         bad = requests.get(f"{url}/health", timeout=10)
     assert bad.status_code == 503
-    assert set(bad.json()["down"]) == {"cache", "apis"}
+    assert set(bad.json()["down"]) == {"cache", "broker"}
     for secret in (ALPACA_KEY, ALPACA_SECRET, "pw-in-url", LINK_SECRET):
         assert secret not in bad.text
-    dead = ApprovalStore(f"sqlite:///{tmp_path / 'gone' / 'x.db'}", create=False)
+    (tmp_path / "a-file").write_text("not a folder")
+    dead = ApprovalStore(f"sqlite:///{tmp_path / 'a-file' / 'x.db'}", create=False)
     with running(
         create_app(web_settings(tmp_path, password_hash), store=dead, broker=lambda: broker)
     ) as url:
         gone = requests.get(f"{url}/health", timeout=10)
-    assert gone.status_code == 503 and gone.json()["components"]["database"]["status"] == "down"
+    assert gone.status_code == 503 and gone.json()["components"]["database"] == "down"
+    store.dispose()
+
+
+def test_health_calls_outside_services_only_when_asked(tmp_path: Path, password_hash: str) -> None:
+    """``/health`` is cheap; ``/health?deep=1`` probes the data sources (here on loopback)."""
+    store = ApprovalStore(f"sqlite:///{tmp_path / 'w.db'}")
+    broker = MemoryBroker(prices=PRICES, now=BEFORE_OPEN)
+    with LoopbackServer() as news:
+        news.route("/query", lambda _r: Answer(200, {"Information": "25 requests per day"}))
+        conf = web_settings(
+            tmp_path,
+            password_hash,
+            news_source="alphavantage",
+            alphavantage_api_key=SecretStr("av-secret-key"),
+            alphavantage_url=f"{news.url}/query",
+        )
+        with running(create_app(conf, store=store, broker=lambda: broker)) as url:
+            cheap = requests.get(f"{url}/health", timeout=10)
+            assert not news.requests
+            deep = requests.get(f"{url}/health?deep=1", timeout=10)
+        assert len(news.requests) == 1
+    assert cheap.status_code == 200 and cheap.json()["checks"]["source_news"]["status"] == "skipped"
+    assert deep.status_code == 503 and deep.json()["down"] == ["source_news"]
+    assert "av-secret-key" not in deep.text
     store.dispose()
 
 
