@@ -135,7 +135,8 @@ def test_deploy_goes_staging_then_production_behind_approval_with_a_rollback() -
     assert "rollback_tag" in on["workflow_dispatch"]["inputs"]
     jobs = deploy["jobs"]
     assert set(jobs) >= {"build", "staging", "production", "rollback"}
-    assert "develop" in jobs["staging"]["if"] and jobs["staging"]["environment"]["name"] == "staging"
+    assert "develop" in jobs["staging"]["if"]
+    assert jobs["staging"]["environment"]["name"] == "staging"
     production = jobs["production"]
     assert production["environment"]["name"] == "production"  # required reviewers live there
     assert "refs/heads/main" in production["if"] and "refs/tags/v" in production["if"]
