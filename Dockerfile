@@ -26,6 +26,8 @@ RUN mkdir investor_mimic && touch investor_mimic/__init__.py \
 COPY investor_mimic ./investor_mimic
 COPY dbt_like_sql ./dbt_like_sql
 COPY dagster.yaml workspace.yaml ./
+# deploy/<environment>/dagster.yaml: the instance of staging and production
+COPY deploy ./deploy
 RUN pip install --no-deps -e . \
     && mkdir -p "$DAGSTER_HOME" "$IM_DATA_DIR" \
     && chown -R dagster:dagster /opt/dagster

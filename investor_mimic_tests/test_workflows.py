@@ -183,6 +183,6 @@ def test_the_image_runs_the_code_server_as_a_non_root_user_with_what_the_code_re
     assert "investor_mimic.definitions" in dockerfile
     copied = " ".join(re.findall(r"^COPY (.+)$", dockerfile, re.M))
     # what the package reads from beside itself at run time
-    for name in ("investor_mimic", "dbt_like_sql", "dagster.yaml", "migrations", "alembic.ini"):
+    for name in ("investor_mimic", "dbt_like_sql", "dagster.yaml", "deploy", "migrations"):
         if (REPO / name).exists():
             assert name in copied, name
