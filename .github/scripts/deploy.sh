@@ -11,8 +11,9 @@
 #   deploy.sh notify MESSAGE        Slack (when SLACK_WEBHOOK_URL is set) and the job summary
 #
 # Reads: IM_ENV_FILE, KUBECONFIG_DATA, K8S_NAMESPACE, CODE_LOCATION_DEPLOYMENT,
-# DAGSTER_URL, APP_URL, SLACK_WEBHOOK_URL (see the header of deploy.yml). Secrets are
-# written to files, never echoed.
+# DAGSTER_URL, APP_URL, SLACK_WEBHOOK_URL (see the header of deploy.yml); HEALTH_RETRIES
+# (default 10, 6 s apart: a minute for a rollout to settle). Secrets are written to files,
+# never echoed. investor_mimic_tests/test_deploy_script.py runs it against loopback servers.
 set -euo pipefail
 
 TMP="${RUNNER_TEMP:-${TMPDIR:-/tmp}}"
@@ -72,10 +73,11 @@ case "$cmd" in
   health)
     need DAGSTER_URL
     need APP_URL
-    curl -fsS --retry 10 --retry-delay 6 --retry-all-errors "$DAGSTER_URL/server_info"
+    retries="${HEALTH_RETRIES:-10}"
+    curl -fsS --retry "$retries" --retry-delay 6 --retry-all-errors "$DAGSTER_URL/server_info"
     echo
     # /health answers 503 when a required part is down: curl -f fails the step
-    curl -fsS --retry 10 --retry-delay 6 --retry-all-errors "$APP_URL/health"
+    curl -fsS --retry "$retries" --retry-delay 6 --retry-all-errors "$APP_URL/health"
     echo
     ;;
 
