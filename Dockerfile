@@ -9,7 +9,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    DAGSTER_HOME=/opt/dagster/home \
+    DAGSTER_HOME=/opt/dagster/dagster_home \
     IM_DATA_DIR=/opt/dagster/data
 
 RUN groupadd --system --gid 10001 dagster \
