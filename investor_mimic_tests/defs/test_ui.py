@@ -382,6 +382,11 @@ def test_a_run_launched_through_graphql_is_queued_started_by_the_daemon_and_succ
 
 
 LINEAGE = "/assets/factor_evaluation?view=lineage&lineageScope=upstream&lineageDepth=4"
+#: the lineage graph's edges: paths in its SVG container, less the arrowhead marker
+EDGES = (
+    "Array.from(document.querySelectorAll('[class*=\"VGContainer\"] path'))"
+    ".filter(p => /^M\\d/.test(p.getAttribute('d') || '')).length"
+)
 
 
 def test_chromium_shows_the_lineage_of_factor_evaluation(
@@ -405,8 +410,10 @@ def test_chromium_shows_the_lineage_of_factor_evaluation(
     with chromium_page(browser, tmp_path / "profile") as page:
         page.open(ui.url + LINEAGE, width=1700, height=1000)
         text = page.wait_for_text(names, timeout=90)
+        # the edges are drawn after the nodes: at least one per parent of factor_evaluation
+        edges = page.wait_stable(EDGES, minimum=len(upstream), timeout=60)
         shot = page.screenshot(tmp_path / "asset-lineage.png")
-    assert "Lineage" in text
+    assert "Lineage" in text and edges >= len(upstream)
     assert shot[:8] == b"\x89PNG\r\n\x1a\n" and len(shot) > 30_000
     assert pixel_spread(shot) > 10  # not a blank page
     if os.environ.get("IM_UPDATE_SCREENSHOT") == "1":

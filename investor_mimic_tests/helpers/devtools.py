@@ -86,6 +86,18 @@ class Page:
         missing = [t for t in texts if t not in body]
         raise AssertionError(f"page never showed {missing}; it shows:\n{body[:2000]}")
 
+    def wait_stable(self, expression: str, minimum: int, timeout: float = 60.0) -> int:
+        """The number ``expression`` evaluates to, once it is at least ``minimum`` and
+        unchanged over three polls 0.5 s apart (a graph that has finished drawing)."""
+        deadline = time.monotonic() + timeout
+        seen: list[int] = []
+        while time.monotonic() < deadline:
+            seen.append(int(self.evaluate(expression) or 0))
+            if seen[-1] >= minimum and seen[-3:] == [seen[-1]] * 3:
+                return seen[-1]
+            time.sleep(0.5)
+        raise AssertionError(f"{expression!r} never settled at >= {minimum}: {seen[-10:]}")
+
     def screenshot(self, path: Path) -> bytes:
         data = base64.b64decode(self.call("Page.captureScreenshot", format="png")["data"])
         path.write_bytes(data)
