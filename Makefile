@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 # the demo's (python -m investor_mimic.defs.instance prints and prepares it).
 HOME_OF = $(PY) -m investor_mimic.defs.instance
 
-.PHONY: install demo test test-all ui serve lint typecheck check bench clean
+.PHONY: install demo test test-all ui serve lint typecheck check security bench bench-quick clean
 
 $(STAMP): pyproject.toml setup.py
 	python3 -m venv $(VENV)
@@ -58,12 +58,28 @@ check: install
 	DAGSTER_HOME="$$($(HOME_OF))" && export DAGSTER_HOME && \
 	  $(VENV)/bin/dagster definitions validate -m investor_mimic.definitions
 
+## bandit on the package (configured in pyproject.toml); ci.yml and security.yml also run pip-audit.
+security: install
+	$(VENV)/bin/bandit -q -c pyproject.toml -r investor_mimic
+
 bench: install
 	$(PY) benchmarks/factor_panel_large.py
 	$(PY) benchmarks/backfill_demo_year.py
 	$(PY) benchmarks/portfolio_daily.py
 	$(PY) benchmarks/backtest_speed.py
 	$(PY) benchmarks/demo_and_evening.py
+
+## The benchmarks on small inputs (minutes, not the full targets' sizes), each figure also
+## written to $(BENCH_OUT)/<name>.txt; ci.yml uploads them. Not comparable with `make bench`.
+BENCH_OUT ?= .data/bench-quick
+bench-quick: install
+	mkdir -p $(BENCH_OUT)
+	IM_DATA_DIR=$(abspath $(BENCH_OUT))/data $(PY) benchmarks/backfill_demo_year.py --size tiny \
+	  --seed 3 > $(BENCH_OUT)/backfill_tiny_year.txt && cat $(BENCH_OUT)/backfill_tiny_year.txt
+	$(PY) benchmarks/portfolio_daily.py --tickers 100 --years 3 --repeat 1 \
+	  > $(BENCH_OUT)/portfolio_daily.txt && cat $(BENCH_OUT)/portfolio_daily.txt
+	$(PY) benchmarks/backtest_speed.py --tickers 100 --years 3 \
+	  > $(BENCH_OUT)/backtest_speed.txt && cat $(BENCH_OUT)/backtest_speed.txt
 
 clean:
 	rm -rf .data $(VENV)

@@ -1,5 +1,5 @@
 """Shared fixtures: the real SEC filings in ../shared, a tiny demo world and one demo run
-on it, PostgreSQL, Redis.
+on it, PostgreSQL, Redis, Chromium.
 
 PostgreSQL and Redis tests skip on a laptop without a server, but fail under CI=true: CI
 must exercise the real services, never silently skip them.
@@ -55,6 +55,19 @@ def tiny_demo(tmp_path_factory: pytest.TempPathFactory, tiny_world: Path) -> Dem
     from investor_mimic_tests.helpers.demo_run import run_tiny_demo
 
     return run_tiny_demo(tmp_path_factory.mktemp("demo"), tiny_world)
+
+
+@pytest.fixture()
+def browser() -> str:
+    """The Chromium binary (Debian's; `.ci/run` installs it)."""
+    from investor_mimic_tests.helpers.webapp import chromium
+
+    found = chromium()
+    if found is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("Chromium is required under CI=true (apt-get install -y chromium)")
+        pytest.skip("chromium not installed")
+    return found
 
 
 @pytest.fixture()

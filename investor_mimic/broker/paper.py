@@ -484,7 +484,7 @@ class PaperBroker:
         params: dict[str, Any] = {f"t{i}": t for i, t in enumerate(tickers)}
         params["day"] = self.now().date()
         frame = self.warehouse.read(
-            "SELECT p.ticker, p.close FROM raw_prices p JOIN ("
+            "SELECT p.ticker, p.close FROM raw_prices p JOIN ("  # nosec B608 # only :t<i> placeholders
             f"  SELECT ticker, MAX(date) AS d FROM raw_prices WHERE ticker IN ({names})"
             "   AND date <= :day GROUP BY ticker"
             ") m ON p.ticker = m.ticker AND p.date = m.d",

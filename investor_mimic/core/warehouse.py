@@ -80,7 +80,7 @@ class Warehouse:
         with self.engine.begin() as conn:
             if sa.inspect(conn).has_table(table):
                 where, params = self._where(match)
-                conn.execute(sa.text(f"DELETE FROM {table} WHERE {where}"), params)
+                conn.execute(sa.text(f"DELETE FROM {table} WHERE {where}"), params)  # nosec B608 # code's table; values bound
             if len(frame):
                 frame.to_sql(table, conn, if_exists="append", index=False, chunksize=5000)
             elif not sa.inspect(conn).has_table(table):

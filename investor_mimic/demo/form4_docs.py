@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape  # nosec B406 # escape() writes XML, parses none
 
 from investor_mimic.demo.insiders import Form4Filing, PlannedTrade, trade_price
 from investor_mimic.demo.thirteenf_docs import PriceAt

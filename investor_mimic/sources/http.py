@@ -284,7 +284,7 @@ class PoliteSession:
     def backoff_delay(self, attempt: int) -> float:
         """Seconds to wait after the ``attempt``-th failure (1-based): jittered exponential."""
         ceiling = min(self.max_wait, self.backoff * 2 ** (attempt - 1))
-        return random.uniform(ceiling / 2, ceiling)
+        return random.uniform(ceiling / 2, ceiling)  # nosec B311 # backoff jitter, not a secret
 
     def get(self, url: str, params: Mapping[str, Any] | None = None) -> requests.Response:
         """GET ``url``; returns a 2xx response or raises an :class:`HttpError` subclass."""

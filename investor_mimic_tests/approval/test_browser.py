@@ -24,19 +24,9 @@ from investor_mimic.settings import Settings
 from investor_mimic_tests.helpers.approval import BEFORE_OPEN, DAY, proposal
 from investor_mimic_tests.helpers.brokers import MemoryBroker
 from investor_mimic_tests.helpers.paths import REPO
-from investor_mimic_tests.helpers.webapp import chromium, running
+from investor_mimic_tests.helpers.webapp import running
 
 SECRET = "browser-test-secret-0123456789-abcdefghijklmnop"
-
-
-@pytest.fixture()
-def browser() -> str:
-    found = chromium()
-    if found is None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("Chromium is required under CI=true (apt-get install -y chromium)")
-        pytest.skip("chromium not installed")
-    return found
 
 
 @pytest.fixture()

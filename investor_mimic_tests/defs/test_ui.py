@@ -1,28 +1,45 @@
-"""What the Dagster UI shows after ``investor-mimic demo --size tiny``, through its GraphQL API.
+"""What the Dagster UI shows after ``investor-mimic demo --size tiny``, through its GraphQL
+API and in a browser.
 
-One real ``dagster-webserver`` on the session's tiny demo run (DAGSTER_HOME and data dir
-as the demo left them, the module ``make ui`` loads): the demo's runs belong to the UI's
-code location with the job snapshots it loaded (the Overview timeline lists them;
-"Re-execute" gives no version warning), every checked partition reads Passed — never
-Skipped — the partitions span the world, and every asset, job, schedule and sensor
-carries the descriptions, owners, kinds and code references the UI displays.
+What ``make ui`` runs — a real ``dagster-webserver`` and ``dagster-daemon`` on the module it
+loads — on the session's tiny demo run (data dir and DAGSTER_HOME as the demo left them; not
+a copy: the resources' paths are part of each job's snapshot, so a copy would load other
+snapshots than the demo's runs carry). What this adds to that instance: one successful
+``daily_summary_job`` run (no ``source: demo`` tag) and the sensors' cursors; the pending
+approval request stays pending (execution needs an approval). Once ``/server_info`` answers
+and the code location has loaded: the asset graph the UI draws is the Definitions' graph;
+the demo's runs belong to the UI's code location with the job snapshots it loaded (the
+Overview timeline lists them; "Re-execute" gives no version warning); every checked
+partition reads Passed — never Skipped — and the partitions span the world; every schedule
+and sensor is in the state its definition declares and the daemon reports healthy; a run
+launched through GraphQL is queued, started by the daemon and succeeds; headless Chromium
+shows the lineage page with the asset names (the README's screenshot,
+``IM_UPDATE_SCREENSHOT=1`` rewrites docs/asset-lineage.png); every asset, job, schedule and
+sensor carries the descriptions, owners, kinds and code references the UI displays. The
+webserver, the daemon and the browser are stopped by their PIDs' process groups, also on
+failure.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import time
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 from typing import Any
 
+import dagster as dg
 import pytest
 
 from investor_mimic.core.calendar import trading_days
 from investor_mimic.defs.metadata import STORAGE_KINDS, TECHNOLOGY_KINDS
 from investor_mimic.defs.stages import LOCATION_NAME
 from investor_mimic_tests.helpers.demo_run import DemoRun
+from investor_mimic_tests.helpers.devtools import chromium_page, pixel_spread
 from investor_mimic_tests.helpers.paths import REPO
-from investor_mimic_tests.helpers.webserver import GraphQL, webserver
+from investor_mimic_tests.helpers.webserver import GraphQL, daemon, webserver
 
 REPOSITORY = "__repository__"
 SELECTOR = {"repositoryLocationName": LOCATION_NAME, "repositoryName": REPOSITORY}
@@ -31,7 +48,7 @@ SELECTOR = {"repositoryLocationName": LOCATION_NAME, "repositoryName": REPOSITOR
 @pytest.fixture(scope="module")
 def ui(tiny_demo: DemoRun) -> Iterator[GraphQL]:
     assert tiny_demo.returncode == 0, tiny_demo.stderr[-3000:]
-    with webserver(tiny_demo.cwd, tiny_demo.env) as client:
+    with daemon(tiny_demo.cwd, tiny_demo.env), webserver(tiny_demo.cwd, tiny_demo.env) as client:
         yield client
 
 
@@ -248,3 +265,156 @@ def test_every_job_schedule_and_sensor_is_described_and_the_readme_names_them(
     assert block
     listed = set(re.findall(r"^\| `(\w+)` \|", block.group(1), re.M))
     assert listed == {a["name"] for a in automations}
+
+
+GRAPH_QUERY = "{ assetNodes { assetKey { path } dependencyKeys { path } } }"
+
+
+def test_the_asset_graph_the_ui_draws_is_the_definitions_graph(ui: GraphQL) -> None:
+    from investor_mimic.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    declared = {
+        key.to_user_string(): {p.to_user_string() for p in graph.get(key).parent_keys}
+        for key in graph.get_all_asset_keys()
+    }
+    drawn = {
+        "/".join(node["assetKey"]["path"]): {"/".join(d["path"]) for d in node["dependencyKeys"]}
+        for node in ui(GRAPH_QUERY)["assetNodes"]
+    }
+    assert drawn == declared
+    assert len(drawn) >= 10 and sum(map(len, drawn.values())) >= len(drawn)
+
+
+AUTOMATION_QUERY = """
+query ($selector: RepositorySelector!) {
+  repositoryOrError(repositorySelector: $selector) {
+    ... on Repository {
+      schedules { name scheduleState { status } }
+      sensors { name sensorState { status } }
+    }
+  }
+}
+"""
+
+DAEMONS_QUERY = """
+{ instance { daemonHealth { allDaemonStatuses { daemonType required healthy } } } }
+"""
+
+
+def _wait_for(what: str, probe: Any, timeout: float = 90.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(1)
+    raise AssertionError(f"timed out waiting for {what}: last {probe()!r}")
+
+
+def test_schedules_and_sensors_run_as_declared_and_the_daemon_is_healthy(ui: GraphQL) -> None:
+    from investor_mimic.definitions import defs
+
+    def state(status: object) -> str:
+        return str(getattr(status, "value", status))
+
+    declared = {s.name: state(s.default_status) for s in defs.schedules or []}
+    declared |= {s.name: state(s.default_status) for s in defs.sensors or []}
+    repo = ui(AUTOMATION_QUERY, selector=SELECTOR)["repositoryOrError"]
+    shown = {s["name"]: s["scheduleState"]["status"] for s in repo["schedules"]}
+    shown |= {s["name"]: s["sensorState"]["status"] for s in repo["sensors"]}
+    assert shown == declared
+    assert "RUNNING" in shown.values() and "STOPPED" in shown.values()
+
+    def healthy() -> dict[str, bool] | None:
+        statuses = ui(DAEMONS_QUERY)["instance"]["daemonHealth"]["allDaemonStatuses"]
+        required = {d["daemonType"]: d["healthy"] for d in statuses if d["required"]}
+        return required if required and all(required.values()) else None
+
+    daemons = _wait_for("a healthy daemon", healthy)
+    assert {"SCHEDULER", "SENSOR", "QUEUED_RUN_COORDINATOR"} <= set(daemons)
+
+
+LAUNCH = """
+mutation ($params: ExecutionParams!) {
+  launchRun(executionParams: $params) {
+    __typename
+    ... on LaunchRunSuccess { run { runId status } }
+    ... on PythonError { message }
+    ... on RunConfigValidationInvalid { errors { message } }
+    ... on InvalidSubsetError { message }
+  }
+}
+"""
+
+RUN_QUERY = """
+query ($runId: ID!) {
+  runOrError(runId: $runId) {
+    __typename
+    ... on Run { status jobName repositoryOrigin { repositoryLocationName repositoryName } }
+  }
+}
+"""
+
+FINISHED = {"SUCCESS", "FAILURE", "CANCELED"}
+
+
+def test_a_run_launched_through_graphql_is_queued_started_by_the_daemon_and_succeeds(
+    ui: GraphQL,
+) -> None:
+    params = {"selector": SELECTOR | {"jobName": "daily_summary_job"}, "runConfigData": {}}
+    launched = ui(LAUNCH, params=params)["launchRun"]
+    assert launched["__typename"] == "LaunchRunSuccess", launched
+    # QueuedRunCoordinator: only the daemon takes it from the queue
+    assert launched["run"]["status"] == "QUEUED", launched
+    run_id = launched["run"]["runId"]
+    seen: list[str] = []
+
+    def finished() -> dict[str, Any] | None:
+        run = ui(RUN_QUERY, runId=run_id)["runOrError"]
+        if not seen or seen[-1] != run["status"]:
+            seen.append(run["status"])
+        return run if run["status"] in FINISHED else None
+
+    run = _wait_for(f"run {run_id} to finish", finished, timeout=180)
+    assert run["status"] == "SUCCESS", (run, seen)
+    assert run["jobName"] == "daily_summary_job" and run["repositoryOrigin"] == SELECTOR
+
+
+LINEAGE = "/assets/factor_evaluation?view=lineage&lineageScope=upstream&lineageDepth=4"
+#: the lineage graph's edges: paths in its SVG container, less the arrowhead marker
+EDGES = (
+    "Array.from(document.querySelectorAll('[class*=\"VGContainer\"] path'))"
+    ".filter(p => /^M\\d/.test(p.getAttribute('d') || '')).length"
+)
+
+
+def test_chromium_shows_the_lineage_of_factor_evaluation(
+    ui: GraphQL, browser: str, tmp_path: Path
+) -> None:
+    from investor_mimic.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    upstream = {
+        k.to_user_string()
+        for k in graph.get_all_asset_keys()
+        if dg.AssetKey("factor_evaluation") in graph.get(k).child_keys
+    }
+    # the direct parents and the sources, as the graph's node labels (short names only:
+    # the UI shortens long ones)
+    names = sorted(
+        n
+        for n in upstream | {"prices", "universe", "insider_trades", "news_sentiment"}
+        if len(n) < 18
+    )
+    with chromium_page(browser, tmp_path / "profile") as page:
+        page.open(ui.url + LINEAGE, width=1700, height=1000)
+        text = page.wait_for_text(names, timeout=90)
+        # the edges are drawn after the nodes: at least one per parent of factor_evaluation
+        edges = page.wait_stable(EDGES, minimum=len(upstream), timeout=60)
+        shot = page.screenshot(tmp_path / "asset-lineage.png")
+    assert "Lineage" in text and edges >= len(upstream)
+    assert shot[:8] == b"\x89PNG\r\n\x1a\n" and len(shot) > 30_000
+    assert pixel_spread(shot) > 10  # not a blank page
+    if os.environ.get("IM_UPDATE_SCREENSHOT") == "1":
+        (REPO / "docs" / "asset-lineage.png").write_bytes(shot)
