@@ -56,17 +56,24 @@ def raw_table_name(frame: str) -> str:
 
 def _table(schema: frames.FrameSchema) -> sa.Table:
     name = str(schema.name)
+    table_name = raw_table_name(name)
+    # A key with a column that may be missing (the security master's open-ended
+    # ``valid_from``) cannot be a primary key: PostgreSQL makes primary-key columns NOT
+    # NULL, and a NULL is never equal to another, so a unique index would not hold either.
+    # Such a key gets a plain index; the contract refuses duplicate keys before a load.
+    keyed = not set(schema.key) & set(schema.nullable)
     columns = [
         sa.Column(
             col,
             _TYPES[kind],
-            primary_key=col in schema.key,
+            primary_key=keyed and col in schema.key,
             nullable=col in schema.nullable,
         )
         for col, kind in schema.kinds.items()
     ]
-    table_name = raw_table_name(name)
     indexes = []
+    if schema.key and not keyed:
+        indexes.append(sa.Index(f"ix_{table_name}_{'_'.join(schema.key)}", *schema.key))
     if name in PARTITION_COLUMNS:
         cols = PARTITION_COLUMNS[name]
         indexes.append(sa.Index(f"ix_{table_name}_{'_'.join(cols)}", *cols))

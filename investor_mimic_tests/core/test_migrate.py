@@ -32,6 +32,14 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return str(request.getfixturevalue("pg_url"))
 
 
+def columns(url: str, table: str) -> set[str]:
+    engine = sa.create_engine(url)
+    try:
+        return {column["name"] for column in sa.inspect(engine).get_columns(table)}
+    finally:
+        engine.dispose()
+
+
 def tables(url: str) -> set[str]:
     engine = sa.create_engine(url)
     try:
@@ -41,7 +49,7 @@ def tables(url: str) -> set[str]:
 
 
 def test_the_chain_is_linear_and_covers_every_table() -> None:
-    assert migrate.revisions() == ["0001", "0002", "0003"]
+    assert migrate.revisions() == ["0001", "0002", "0003", "0004"]
     assert {"raw_prices", "approval_requests", "approval_audit", "paper_orders"} <= (
         schema.table_names()
     )
@@ -58,7 +66,7 @@ def test_upgrade_from_empty_reaches_head_without_drift(url: str) -> None:
 
 def test_upgrade_from_the_previous_release_keeps_its_rows(url: str) -> None:
     migrate.upgrade(url, PREVIOUS)
-    assert "paper_orders" not in tables(url)
+    assert "valid_from" not in columns(url, "raw_universe")
     engine = sa.create_engine(url)
     with engine.begin() as conn:
         conn.execute(
@@ -74,19 +82,35 @@ def test_upgrade_from_the_previous_release_keeps_its_rows(url: str) -> None:
     assert migrate.upgrade(url) == (PREVIOUS, HEAD)
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT actor FROM approval_audit")).scalars().all() == ["ops"]
-        assert conn.execute(sa.text("SELECT ticker FROM raw_universe")).scalars().all() == ["AAA"]
+        spans = conn.execute(sa.text("SELECT ticker, valid_from, valid_to FROM raw_universe"))
+        assert [tuple(row) for row in spans] == [("AAA", None, None)]  # listed throughout
     engine.dispose()
     assert migrate.status(url).ok
 
 
-def test_downgrade_of_the_latest_drops_only_its_tables(url: str) -> None:
+def test_downgrade_of_the_latest_keeps_each_tickers_latest_span(url: str) -> None:
     migrate.upgrade(url)
     ApprovalStore(url).set_kill_switch(True, actor="ops", channel="cli", reason="test")
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO raw_universe (ticker, cik, cusip, name, sector, valid_from, valid_to) "
+                "VALUES ('AAA', '1', 'C1', 'A', 'Tech', NULL, :change), "
+                "('AAA', '1', 'C1', 'A', 'Energy', :after, NULL), "
+                "('BBB', '2', 'C2', 'B', 'Tech', NULL, NULL)"
+            ),
+            {"change": datetime(2023, 5, 31), "after": datetime(2023, 6, 1)},
+        )
+    engine.dispose()
     assert migrate.downgrade(url) == (HEAD, PREVIOUS)
-    left = tables(url)
-    assert not {"paper_orders", "paper_fills", "paper_account"} & left
-    assert "approval_audit" in left
-    assert ApprovalStore(url, create=False).kill_switch().enabled  # rows of 0002 survive
+    assert "valid_from" not in columns(url, "raw_universe")
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT ticker, sector FROM raw_universe ORDER BY ticker"))
+        assert [tuple(row) for row in rows] == [("AAA", "Energy"), ("BBB", "Tech")]
+    engine.dispose()
+    assert ApprovalStore(url, create=False).kill_switch().enabled  # earlier rows survive
     assert migrate.upgrade(url) == (PREVIOUS, HEAD)  # and up again
     assert migrate.downgrade(url, "base") == (HEAD, None)
     assert tables(url) <= {migrate.VERSION_TABLE}
