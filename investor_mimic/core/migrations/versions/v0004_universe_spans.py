@@ -17,8 +17,6 @@ down_revision = "0003"
 branch_labels = None
 depends_on = None
 
-_COLUMNS = "ticker, cik, cusip, name, sector"
-
 
 def _base_columns(*, key: bool) -> list[sa.Column[object]]:
     return [
@@ -37,7 +35,10 @@ def upgrade() -> None:
         sa.Column("valid_from", sa.DateTime(), nullable=True),
         sa.Column("valid_to", sa.DateTime(), nullable=True),
     )
-    op.execute(f"INSERT INTO raw_universe_spans ({_COLUMNS}) SELECT {_COLUMNS} FROM raw_universe")
+    op.execute(
+        "INSERT INTO raw_universe_spans (ticker, cik, cusip, name, sector) "
+        "SELECT ticker, cik, cusip, name, sector FROM raw_universe"
+    )
     op.drop_table("raw_universe")
     op.rename_table("raw_universe_spans", "raw_universe")
     op.create_index("ix_raw_universe_ticker_valid_from", "raw_universe", ["ticker", "valid_from"])
@@ -46,7 +47,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.create_table("raw_universe_one", *_base_columns(key=True))
     op.execute(
-        f"INSERT INTO raw_universe_one ({_COLUMNS}) SELECT {_COLUMNS} FROM raw_universe u "
+        "INSERT INTO raw_universe_one (ticker, cik, cusip, name, sector) "
+        "SELECT ticker, cik, cusip, name, sector FROM raw_universe u "
         "WHERE COALESCE(u.valid_from, '1900-01-01') = (SELECT MAX(COALESCE(v.valid_from, "
         "'1900-01-01')) FROM raw_universe v WHERE v.ticker = u.ticker)"
     )
