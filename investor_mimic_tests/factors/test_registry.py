@@ -134,7 +134,10 @@ def test_it_reaches_the_docs_and_the_dependencies() -> None:
 
 
 def test_the_project_asset_and_checks_follow_the_registry() -> None:
-    assert set(factor_panel.dependency_keys) == {dg.AssetKey(a) for a in REGISTRY.upstream_assets}
+    # the registry's inputs, plus the raw Form 4s the insider factor reads through the SQL
+    # models: D's panel waits for D's filings (defs/factors/assets.UPSTREAM)
+    expected = {dg.AssetKey(a) for a in (*REGISTRY.upstream_assets, "insider_trades")}
+    assert set(factor_panel.dependency_keys) == expected
     assert set(REGISTRY.upstream_assets) == {i.asset for i in INPUTS.values()}
     assert REGISTRY.min_coverage == MIN_COVERAGE
     assert list(MIN_COVERAGE) == list(frames.FACTOR_NAMES) == list(REGISTRY.names)

@@ -118,6 +118,12 @@ def test_bad_raw_row_fails_its_check_and_blocks_downstream(
     defs: dg.Definitions, tmp_path: Path
 ) -> None:
     wh = Warehouse(f"sqlite:///{tmp_path / 'wh.db'}")
+    # The raw table's primary key refuses a repeated (accession, line) at load time; the
+    # model's blocking check is the second line of defence for a table written without
+    # it (an older release, a hand load): strip the key to reach that line.
+    wh.execute("CREATE TABLE loose AS SELECT * FROM raw_insider_trades")
+    wh.execute("DROP TABLE raw_insider_trades")
+    wh.execute("ALTER TABLE loose RENAME TO raw_insider_trades")
     rows = insider_rows()
     rows.append(dict(rows[-1]))  # the same (accession, line) twice
     rows.append(trade("N1", "2024-05-01", "P", 10, 1.0) | {"price": None})
@@ -139,6 +145,7 @@ def test_bad_raw_row_fails_its_check_and_blocks_downstream(
 
 def test_missing_source_table_fails_the_model_step(defs: dg.Definitions, tmp_path: Path) -> None:
     wh = Warehouse(f"sqlite:///{tmp_path / 'wh.db'}")
+    wh.execute("DROP TABLE raw_thirteenf_holdings")  # the migrations created it
     result = dg.materialize(
         [
             a
