@@ -216,7 +216,7 @@ def test_table_shows_summary_and_rows(edgar_fixtures: Path) -> None:
         (b"<html><body>not a filing</body></html>", "an HTML page, not a 13F or Form 4 filing"),
         (b"<!DOCTYPE html><html><body><br><p>EDGAR</body>", "an HTML page"),  # not well-formed
         (b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n", "Adobe Portable Document Format file"),
-        (gzip.compress(b"<SEC-DOCUMENT>"), "GZIP Archive file"),
+        (gzip.compress(b"<SEC-DOCUMENT>", mtime=0), "GZIP Archive file"),
         (bytes(range(256)), "binary data"),
         (b"<rss><channel/></rss>", "not a 13F or Form 4 document (root element <rss>)"),
         (b"", "empty XML document"),
