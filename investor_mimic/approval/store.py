@@ -33,7 +33,7 @@ from investor_mimic.approval.states import (
     check_transition,
 )
 from investor_mimic.broker.models import Order, Position, client_order_id
-from investor_mimic.core.migrate import ensure_current
+from investor_mimic.core.migrate import begin_immediate, ensure_current
 from investor_mimic.core.warehouse import normalise_url
 
 KILL_SWITCH = "kill_switch"
@@ -298,27 +298,11 @@ class ApprovalStore:
         if self.url.startswith("sqlite"):
             # 30 s busy timeout: writers wait for each other rather than fail
             self.engine = sa.create_engine(self.url, connect_args={"timeout": 30})
-            self._begin_immediate(self.engine)
+            begin_immediate(self.engine)
         else:
             self.engine = sa.create_engine(self.url, pool_pre_ping=True)
         if create:
             ensure_current(self.engine)
-
-    @staticmethod
-    def _begin_immediate(engine: sa.Engine) -> None:
-        """SQLite: take the write lock at BEGIN (SQLAlchemy's documented pysqlite recipe).
-
-        Why: a deferred transaction that reads, then writes, can meet another writer and
-        fail with SQLITE_BUSY at its first write; IMMEDIATE makes writers queue instead.
-        """
-
-        @sa.event.listens_for(engine, "connect")
-        def _no_implicit_begin(dbapi_conn: Any, _record: Any) -> None:
-            dbapi_conn.isolation_level = None
-
-        @sa.event.listens_for(engine, "begin")
-        def _immediate(conn: sa.Connection) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -103,6 +103,16 @@ def _engine(url: str) -> sa.Engine:
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     engine = sa.create_engine(url, connect_args={"timeout": 30}, poolclass=sa.pool.NullPool)
+    begin_immediate(engine)
+    return engine
+
+
+def begin_immediate(engine: sa.Engine) -> None:
+    """SQLite: take the write lock at BEGIN (SQLAlchemy's documented pysqlite recipe).
+
+    Why: a deferred transaction that reads, then writes, can meet another writer and
+    fail with SQLITE_BUSY at its first write; IMMEDIATE makes writers queue instead.
+    """
 
     @sa.event.listens_for(engine, "connect")
     def _no_implicit_begin(dbapi_conn: Any, _record: Any) -> None:
@@ -111,8 +121,6 @@ def _engine(url: str) -> sa.Engine:
     @sa.event.listens_for(engine, "begin")
     def _immediate(conn: sa.Connection) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-    return engine
 
 
 @contextmanager
