@@ -9,6 +9,7 @@ import dagster as dg
 from investor_mimic.defs import backtest, trading
 from investor_mimic.defs.approval import sensors as approval
 from investor_mimic.defs.automation import automation_sensor, with_automation
+from investor_mimic.defs.event_log import batch_writes
 from investor_mimic.defs.factors import assets as factors
 from investor_mimic.defs.metadata import with_ui_metadata
 from investor_mimic.defs.ops import alerts
@@ -42,6 +43,7 @@ def build_definitions() -> dg.Definitions:
     )
 
 
+batch_writes()
 defs = build_definitions()
 
 

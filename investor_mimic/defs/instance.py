@@ -71,7 +71,12 @@ def prepare_home(
     home.mkdir(parents=True, exist_ok=True)
     target = home / "dagster.yaml"
     tmp = home / ".dagster.yaml.tmp"
-    tmp.write_text(yaml.safe_dump(instance_config(postgres, environment), sort_keys=True))
+    config = instance_config(postgres, environment)
+    if not postgres and not {"storage", "event_log_storage"} & set(config):
+        from investor_mimic.defs import event_log  # imports Dagster; printing a home needs none
+
+        config["event_log_storage"] = event_log.storage_config(home)
+    tmp.write_text(yaml.safe_dump(config, sort_keys=True))
     os.replace(tmp, target)
     return home
 

@@ -4,6 +4,8 @@ from pathlib import Path
 
 import dagster as dg
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from investor_mimic.defs.io_manager import PartitionedParquetIOManager
@@ -122,10 +124,10 @@ def daily_has_rows(daily: pd.DataFrame) -> dg.AssetCheckResult:
 def test_a_check_in_the_same_run_gets_the_output_without_rereading_files(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def no_reads(*args: object, **kwargs: object) -> pd.DataFrame:
+    def no_reads(*args: object, **kwargs: object) -> pa.Table:
         raise AssertionError("partition files were re-read")
 
-    monkeypatch.setattr(pd, "read_parquet", no_reads)
+    monkeypatch.setattr(pq, "read_table", no_reads)
     result = dg.materialize(
         [daily, daily_has_rows],
         resources={"io_manager": PartitionedParquetIOManager(base_path=str(tmp_path))},

@@ -1,0 +1,161 @@
+"""The local instance's event log: Dagster's SQLite event log, with batches written at once.
+
+Why: a single-run backfill over five years of trading days stores one event per partition
+for every materialization, planned materialization and check result — about 14 per
+trading day for the daily sources. Dagster's :class:`SqliteEventLogStorage` opens a new
+SQLAlchemy engine and a new SQLite connection for every write, and writes a batch of
+events (``store_event_batch``, used when ``DAGSTER_EVENT_BATCH_SIZE`` is set) one event,
+one transaction at a time; only PostgreSQL's storage writes a batch at once. Measured on
+this project's demo, that bookkeeping, not our code, was most of the daily sources' time.
+
+:class:`BatchingSqliteEventLogStorage` changes how it writes, never what: the rows are
+Dagster's own (each event goes through :meth:`SqliteEventLogStorage.store_event`),
+
+* a batch is written in one transaction per database (the run's shard and the index), so
+  it lands whole or not at all — Dagster then stores the batch again event by event;
+* connections are pooled per database for the few most recent runs instead of opened
+  and closed per event. Other processes (the UI's webserver and daemon) keep reading and
+  writing the same files: SQLite's locking is per transaction, not per connection.
+
+It is configured as ``event_log_storage`` in the ``dagster.yaml`` that
+:mod:`investor_mimic.defs.instance` writes for a SQLite home, at the directory Dagster's
+default uses, so an existing home keeps its history.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from typing import Any
+
+from dagster import EventLogEntry
+from dagster._core.storage.event_log import SqliteEventLogStorage
+from dagster._core.storage.sqlite import create_db_conn_string
+from dagster._core.storage.sqlite_storage import SqliteStorageConfig
+from dagster._serdes import ConfigurableClassData
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import QueuePool
+
+#: Dagster hands a storage up to this many events at once (a range's materializations,
+#: its planned events) when the variable is set; unset, it never batches.
+BATCH_SIZE_VARIABLE = "DAGSTER_EVENT_BATCH_SIZE"
+DEFAULT_BATCH_SIZE = 1000
+#: Dagster's SQLite busy timeout (seconds), as its own storage sets it.
+BUSY_TIMEOUT_SECONDS = 30
+#: How many databases keep a pooled connection: the index and the latest runs' shards.
+OPEN_DATABASES = 8
+
+
+class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
+    """:class:`SqliteEventLogStorage` that writes a batch in one transaction per database
+    and reuses connections (see the module docstring)."""
+
+    def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None) -> None:
+        self._engines: OrderedDict[str, Engine] = OrderedDict()
+        #: the connections of the batch being written, by shard, and its thread
+        self._batch: dict[str, Connection] = {}
+        self._batch_thread: int | None = None
+        self._batch_stack: ExitStack | None = None
+        self._tables: set[str] = set()
+        super().__init__(base_dir, inst_data)
+
+    @classmethod
+    def from_config_value(  # type: ignore[override]
+        cls, inst_data: ConfigurableClassData | None, config_value: SqliteStorageConfig
+    ) -> BatchingSqliteEventLogStorage:
+        return cls(inst_data=inst_data, **config_value)
+
+    def _engine(self, shard: str) -> Engine:
+        engine = self._engines.pop(shard, None)
+        if engine is None:
+            engine = create_engine(
+                create_db_conn_string(self._base_dir, shard),
+                poolclass=QueuePool,
+                pool_size=1,
+                max_overflow=4,
+                connect_args={"timeout": BUSY_TIMEOUT_SECONDS},
+            )
+            event.listen(engine, "connect", _synchronous_normal)
+            if shard not in self._initialized_dbs:
+                self._initdb(engine)
+                self._initialized_dbs.add(shard)
+        self._engines[shard] = engine  # most recent last
+        while len(self._engines) > OPEN_DATABASES:
+            _, oldest = self._engines.popitem(last=False)
+            oldest.dispose()
+        return engine
+
+    @contextmanager
+    def _connect(self, shard: str) -> Iterator[Connection]:
+        if self._batch_thread == threading.get_ident():
+            if shard not in self._batch:
+                assert self._batch_stack is not None
+                conn = self._batch_stack.enter_context(self._engine(shard).connect())
+                self._batch_stack.enter_context(conn.begin())
+                self._batch[shard] = conn
+            yield self._batch[shard]
+            return
+        with self._db_lock, self._engine(shard).connect() as conn, conn.begin():
+            yield conn
+
+    def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
+        """Store ``events`` with Dagster's :meth:`store_event`, in one transaction per
+        database: all of them, or (on an error) none."""
+        with self._db_lock, ExitStack() as stack:
+            self._batch_stack, self._batch_thread = stack, threading.get_ident()
+            try:
+                for event in events:
+                    self.store_event(event)
+            finally:
+                self._batch, self._batch_thread, self._batch_stack = {}, None, None
+
+    def has_table(self, table_name: str) -> bool:
+        """Dagster asks before every check result whether the checks table exists, with a
+        new engine each time; a table, once there, stays."""
+        if table_name in self._tables:
+            return True
+        found = super().has_table(table_name)
+        if found:
+            self._tables.add(table_name)
+        return found
+
+    def _dispose_engines(self) -> None:
+        while self._engines:
+            _, engine = self._engines.popitem()
+            engine.dispose()
+
+    def wipe(self) -> None:
+        self._dispose_engines()  # wipe deletes the run shards' files
+        super().wipe()
+
+    def dispose(self) -> None:
+        self._dispose_engines()
+        super().dispose()
+
+
+def batch_writes() -> None:
+    """Turn on Dagster's event batching in this process unless the environment chose a
+    size (staging and production set 100 in their env files). Called where the code
+    location loads (:mod:`investor_mimic.definitions`), so it holds in every process that
+    executes runs: the demo, the benchmarks, and run workers started by the UI's daemon.
+    Measured on the demo world with this storage: 1000 batches a range's events into one
+    transaction; unset, each is written alone."""
+    os.environ.setdefault(BATCH_SIZE_VARIABLE, str(DEFAULT_BATCH_SIZE))
+
+
+def storage_config(home: str | os.PathLike[str]) -> dict[str, Any]:
+    """``event_log_storage`` of a SQLite ``dagster.yaml`` in ``home``: this storage, in the
+    directory Dagster's default SQLite storage uses."""
+    return {
+        "module": __name__,
+        "class": BatchingSqliteEventLogStorage.__name__,
+        "config": {"base_dir": os.path.join(os.fspath(home), "history", "runs", "")},
+    }
+
+
+def _synchronous_normal(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.execute("PRAGMA synchronous=NORMAL")

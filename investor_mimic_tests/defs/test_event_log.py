@@ -1,0 +1,120 @@
+"""The local instance's event log writes Dagster's own rows, a batch at once or not at all."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import pytest
+import yaml
+from dagster._core.storage.event_log import SqliteEventLogStorage
+
+from investor_mimic.defs.event_log import BatchingSqliteEventLogStorage
+from investor_mimic.defs.instance import prepare_home
+from investor_mimic.defs.stages import quiet_logs, range_tags
+
+days = dg.DailyPartitionsDefinition("2024-01-01", end_date="2024-02-01")
+
+
+class _Null(dg.IOManager):
+    def handle_output(self, context: dg.OutputContext, obj: object) -> None:
+        pass
+
+    def load_input(self, context: dg.InputContext) -> None:
+        return None
+
+
+@dg.asset(partitions_def=days, backfill_policy=dg.BackfillPolicy.single_run())
+def daily() -> None:
+    return None
+
+
+@dg.asset_check(asset=daily, partitions_def=days)
+def daily_ok() -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(passed=True)
+
+
+def _instance(home: Path) -> dg.DagsterInstance:
+    prepare_home(home, postgres=False)
+    return dg.DagsterInstance.from_config(str(home))
+
+
+def _run_range(instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
+    return dg.materialize(
+        [daily, daily_ok],
+        instance=instance,
+        resources={"io_manager": _Null()},
+        tags=range_tags("2024-01-01", "2024-01-31"),
+        run_config=quiet_logs(),
+    )
+
+
+def _materialized(instance: dg.DagsterInstance) -> set[str]:
+    return instance.get_materialized_partitions(daily.key)
+
+
+def test_a_sqlite_home_uses_it_where_dagster_keeps_the_event_log(tmp_path: Path) -> None:
+    home = prepare_home(tmp_path / "home", postgres=False)
+    config = yaml.safe_load((home / "dagster.yaml").read_text())["event_log_storage"]
+    assert config["config"]["base_dir"] == f"{home}/history/runs/"  # Dagster's default place
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        assert type(instance.event_log_storage) is BatchingSqliteEventLogStorage
+    pg = yaml.safe_load((prepare_home(tmp_path / "pg", postgres=True) / "dagster.yaml").read_text())
+    assert "event_log_storage" not in pg and "postgres" in pg["storage"]
+
+
+@pytest.mark.parametrize("batch_size", ["0", "1000"])
+def test_a_range_run_stores_what_dagsters_own_storage_stores(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, batch_size: str
+) -> None:
+    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", batch_size)
+    with _instance(tmp_path / "ours") as ours:
+        result = _run_range(ours)
+        assert result.success
+        stored = [e.dagster_event_type for e in ours.all_logs(result.run_id)]
+        assert _materialized(ours) == set(days.get_partition_keys())
+        # a second process (here: a second instance on the same files) reads it all
+        with dg.DagsterInstance.from_config(str(tmp_path / "ours")) as reader:
+            assert _materialized(reader) == set(days.get_partition_keys())
+    stock_home = tmp_path / "stock"  # Dagster's default SQLite storage
+    stock_home.mkdir()
+    (stock_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    with dg.DagsterInstance.from_config(str(stock_home)) as stock:
+        assert type(stock.event_log_storage) is not BatchingSqliteEventLogStorage
+        reference = _run_range(stock)
+        expected = [e.dagster_event_type for e in stock.all_logs(reference.run_id)]
+    assert sorted(map(str, stored)) == sorted(map(str, expected))
+
+
+def test_a_batch_lands_whole_or_not_at_all(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with _instance(tmp_path / "home") as instance:
+        result = _run_range(instance)
+        events = [
+            e
+            for e in instance.all_logs(result.run_id)
+            if e.dagster_event_type == dg.DagsterEventType.ASSET_MATERIALIZATION
+        ]
+        storage = instance.event_log_storage
+        assert isinstance(storage, BatchingSqliteEventLogStorage)
+        before = len(instance.all_logs(result.run_id))
+        real = SqliteEventLogStorage.store_event
+        calls = []
+
+        def fail_third(self: SqliteEventLogStorage, event: dg.EventLogEntry) -> None:
+            calls.append(event)
+            if len(calls) == 3:
+                raise RuntimeError("disk full")
+            real(self, event)
+
+        monkeypatch.setattr(SqliteEventLogStorage, "store_event", fail_third)
+        with pytest.raises(RuntimeError, match="disk full"):
+            storage.store_event_batch(events[:5])
+        assert len(instance.all_logs(result.run_id)) == before  # the first two rolled back
+        monkeypatch.setattr(SqliteEventLogStorage, "store_event", real)
+        storage.store_event_batch(events[:5])
+        assert len(instance.all_logs(result.run_id)) == before + 5
+        # connections are pooled, yet wiping deletes the files and writing starts afresh
+        instance.wipe()
+        assert not _materialized(instance)
+        assert _run_range(instance).success
+        assert _materialized(instance) == set(days.get_partition_keys())
