@@ -16,11 +16,18 @@ from typing import Any
 
 import dagster as dg
 import pandas as pd
+from dagster._core.events import (
+    DagsterEvent,
+    DagsterEventBatchMetadata,
+    DagsterEventType,
+    generate_event_batch_id,
+)
 
 from investor_mimic.core.quality import Report
 from investor_mimic.defs.io_manager import partition_labels
 
 CheckFn = Callable[[pd.DataFrame], dg.AssetCheckResult]
+CheckEvent = dg.AssetCheckResult | dg.Output[None] | dg.AssetCheckEvaluation | DagsterEvent
 
 
 def frame_check(
@@ -45,7 +52,7 @@ def frame_check(
 
         def evaluate(
             context: dg.AssetCheckExecutionContext, value: pd.DataFrame, rule: CheckFn
-        ) -> Iterator[dg.AssetCheckResult | dg.Output[None] | dg.AssetCheckEvaluation]:
+        ) -> Iterator[CheckEvent]:
             result = rule(value)
             if not context.has_partition_key_range:
                 yield result
@@ -68,7 +75,7 @@ def frame_check(
             @dg.asset_check(**spec, additional_ins={"universe": dg.AssetIn("universe")})  # type: ignore[arg-type]
             def _check_listed(
                 context: dg.AssetCheckExecutionContext, value: pd.DataFrame, universe: pd.DataFrame
-            ) -> Iterator[dg.AssetCheckResult | dg.Output[None] | dg.AssetCheckEvaluation]:
+            ) -> Iterator[CheckEvent]:
                 yield from evaluate(context, value, lambda frame: fn(frame, universe))
 
             return _check_listed
@@ -76,7 +83,7 @@ def frame_check(
         @dg.asset_check(**spec)  # type: ignore[arg-type]  # a generator of results is fine
         def _check(
             context: dg.AssetCheckExecutionContext, value: pd.DataFrame
-        ) -> Iterator[dg.AssetCheckResult | dg.Output[None] | dg.AssetCheckEvaluation]:
+        ) -> Iterator[CheckEvent]:
             yield from evaluate(context, value, fn)
 
         return _check
@@ -92,7 +99,7 @@ def per_partition(
     result: dg.AssetCheckResult,
     fn: CheckFn,
     value: pd.DataFrame,
-) -> Iterator[dg.AssetCheckEvaluation]:
+) -> Iterator[dg.AssetCheckEvaluation | DagsterEvent]:
     """One evaluation per partition of the run (see the module docstring)."""
     partitions = list(context.partition_keys)
     verdicts = dict.fromkeys(partitions, result)
@@ -101,18 +108,45 @@ def per_partition(
         if any(not r.passed for r in own.values()):
             verdicts = own
     targets = _target_materializations(context.instance, asset.key, partitions)
-    for partition in partitions:
-        verdict = verdicts[partition]
-        yield dg.AssetCheckEvaluation(
+    evaluations = [
+        dg.AssetCheckEvaluation(
             asset_key=key.asset_key,
             check_name=key.name,
-            passed=verdict.passed,
-            metadata={**verdict.metadata, "partitions_in_run": len(partitions)},
+            passed=verdicts[partition].passed,
+            metadata={**verdicts[partition].metadata, "partitions_in_run": len(partitions)},
             target_materialization_data=targets.get(partition),
-            severity=verdict.severity,
-            description=verdict.description,
+            severity=verdicts[partition].severity,
+            description=verdicts[partition].description,
             blocking=blocking,
             partition=partition,
+        )
+        for partition in partitions
+    ]
+    if all(e.passed for e in evaluations):
+        yield from _logged_as_one_batch(context, evaluations)
+    else:  # as plain evaluations, so that Dagster sees the failures and blocks downstream
+        yield from evaluations
+
+
+def _logged_as_one_batch(
+    context: dg.AssetCheckExecutionContext, evaluations: Sequence[dg.AssetCheckEvaluation]
+) -> Iterator[DagsterEvent]:
+    """Passing ``evaluations`` logged as one event batch, as Dagster logs a range's
+    materializations: with ``DAGSTER_EVENT_BATCH_SIZE`` set, the event log stores them in one
+    write (:mod:`investor_mimic.defs.event_log`) instead of one per partition, which was
+    the largest part of a long range's bookkeeping. Yielding the logged event hands it
+    to the step unchanged; failures never take this path (see :func:`per_partition`)."""
+    step = context.op_execution_context._step_execution_context
+    batch, last = generate_event_batch_id(), len(evaluations) - 1
+    for i, evaluation in enumerate(evaluations):
+        yield DagsterEvent.from_step(
+            DagsterEventType.ASSET_CHECK_EVALUATION,
+            step_context=step,
+            event_specific_data=evaluation,
+            message=f"Asset check '{evaluation.check_name}' on "
+            f"'{evaluation.asset_key.to_user_string()}' passed."
+            + (f" Description: '{evaluation.description}'" if evaluation.description else ""),
+            batch_metadata=DagsterEventBatchMetadata(batch, i == last),
         )
 
 

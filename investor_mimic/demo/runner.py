@@ -59,14 +59,11 @@ class Tally:
 
     def add(self, stage: Any) -> None:
         """Count a :class:`~investor_mimic.defs.stages.StageRun`."""
-        seen: set[str] = set()
         for mat in stage.materializations:
             if mat.metrics:
                 self.metrics[mat.asset] = dict(mat.metrics)
             self.partitions[mat.asset] += 1
-            if mat.asset not in seen:  # a range run repeats the whole range's metadata per key
-                seen.add(mat.asset)
-                self.rows[mat.asset] += mat.rows or 0
+            self.rows[mat.asset] += mat.rows or 0  # each partition's own rows
         for checked in stage.checks:
             if checked.passed:
                 self.passed += 1

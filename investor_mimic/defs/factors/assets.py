@@ -13,7 +13,13 @@ import pandas as pd
 
 from investor_mimic.core import frames
 from investor_mimic.defs.checks import frame_check
-from investor_mimic.defs.metadata import PANDAS, PARQUET, frame_metadata, schema_metadata
+from investor_mimic.defs.metadata import (
+    PANDAS,
+    PARQUET,
+    frame_metadata,
+    is_range_run,
+    schema_metadata,
+)
 from investor_mimic.defs.partitions import trading_day_partitions
 from investor_mimic.defs.progress import step_progress
 from investor_mimic.defs.resources import ResearchConfig, WarehouseResource
@@ -59,13 +65,19 @@ def factor_panel(
             advance=progress.advance,
         )
     context.log.info(f"factor_panel: {len(panel):,} rows for {panel['date'].nunique()} days")
-    meta = frame_metadata(panel, date_col="date", entity_col="ticker")
-    coverage = panel[list(REGISTRY.names)].notna().mean()
-    meta["coverage"] = dg.MetadataValue.md(
-        coverage.rename("share of (date, ticker) with a value")
+    meta = frame_metadata(panel, date_col="date", entity_col="ticker", context=context)
+    coverage = (
+        panel[list(REGISTRY.names)]
+        .notna()
+        .mean()
+        .rename("share of (date, ticker) with a value")
         .to_frame()
         .to_markdown(floatfmt=".1%")
     )
+    if is_range_run(context):  # not copied onto each day: the log has the run's table
+        context.log.info(f"factor_panel coverage over the run:\n{coverage}")
+    else:
+        meta["coverage"] = dg.MetadataValue.md(coverage)
     return dg.Output(panel, metadata=meta)
 
 

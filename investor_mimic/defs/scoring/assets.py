@@ -128,7 +128,8 @@ def composite_score(
     )
     if missing:
         context.log.warning(f"composite_score: no weights fitted yet for {len(missing)} day(s)")
-    return dg.Output(scores, metadata=frame_metadata(scores, date_col="date", entity_col="ticker"))
+    meta = frame_metadata(scores, date_col="date", entity_col="ticker", context=context)
+    return dg.Output(scores, metadata=meta)
 
 
 @frame_check(

@@ -77,6 +77,7 @@ def _require_valid(name: str, frame: pd.DataFrame) -> None:
 
 
 def _store(
+    context: dg.AssetExecutionContext,
     warehouse: WarehouseResource,
     name: str,
     frame: pd.DataFrame,
@@ -89,16 +90,27 @@ def _store(
     ``raw_<name>``, and return the materialization metadata."""
     _require_valid(name, frame)
     warehouse.warehouse().replace_rows(f"raw_{name}", frame, match)
-    return frame_metadata(frame, date_col=date_col, entity_col=entity_col)
+    return frame_metadata(frame, date_col=date_col, entity_col=entity_col, context=context)
 
 
 def _store_days(
-    warehouse: WarehouseResource, name: str, frame: pd.DataFrame, start: date, end: date
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    name: str,
+    frame: pd.DataFrame,
+    start: date,
+    end: date,
 ) -> dict[str, Any]:
     """:func:`_store` for a daily source: replaces the run's days [start, end]."""
     column = DAY_COLUMN[name]
     return _store(
-        warehouse, name, frame, {column: (start, end)}, date_col=column, entity_col="ticker"
+        context,
+        warehouse,
+        name,
+        frame,
+        {column: (start, end)},
+        date_col=column,
+        entity_col="ticker",
     )
 
 
@@ -130,7 +142,7 @@ def universe(
 ) -> dg.Output[pd.DataFrame]:
     src = sources.sources()
     frame = load_universe(src.universe_path)
-    meta = _store(warehouse, "universe", frame, {}, entity_col="ticker")
+    meta = _store(context, warehouse, "universe", frame, {}, entity_col="ticker")
     meta["sectors"] = int(frame["sector"].nunique())
     return dg.Output(frame, metadata=meta)
 
@@ -173,7 +185,7 @@ def thirteenf_holdings(
         wh.replace_rows(
             "raw_thirteenf_holdings", part, {"filer_cik": filer, "period_of_report": period}
         )
-    meta = frame_metadata(frame, entity_col="cusip")
+    meta = frame_metadata(frame, entity_col="cusip", context=context)
     meta["filings"] = int(frame["accession"].nunique())
     meta["value_usd"] = float(frame["value_usd"].sum())
     meta["mapped_to_universe"] = float(frame["ticker"].notna().mean()) if len(frame) else 0.0
@@ -226,7 +238,7 @@ def insider_trades(
         frame[DAY_COLUMN["insider_trades"]].between(pd.Timestamp(start), pd.Timestamp(end))
     ]
     frame = frame.reset_index(drop=True)
-    meta = _store_days(warehouse, "insider_trades", frame, start, end)
+    meta = _store_days(context, warehouse, "insider_trades", frame, start, end)
     meta["open_market_purchases"] = int((frame["code"] == "P").sum())
     return dg.Output(frame, metadata=meta)
 
@@ -243,7 +255,7 @@ def prices(
     listed = security_master.tickers(universe)
     tickers = [*listed, src.benchmark]
     frame = retrying(context, partial(src.bars.bars, tickers, start, end))
-    meta = _store_days(warehouse, "prices", frame, start, end)
+    meta = _store_days(context, warehouse, "prices", frame, start, end)
     days = trading_days(start, end)
     expected = len(days) + int(security_master.listed_mask(universe, days, listed).sum())
     meta["coverage"] = float(len(frame) / expected) if expected else 0.0
@@ -266,7 +278,7 @@ def news_sentiment(
     tickers = list(security_master.tickers(universe))
     fetched = retrying(context, partial(sources.sources().news.fetch, tickers, start, end))
     frame = fetched.frame
-    meta = _store_days(warehouse, "news_sentiment", frame, start, end)
+    meta = _store_days(context, warehouse, "news_sentiment", frame, start, end)
     meta["mean_sentiment"] = float(frame["sentiment"].mean()) if len(frame) else 0.0
     meta |= fetched.coverage(tickers)
     if not fetched.complete:

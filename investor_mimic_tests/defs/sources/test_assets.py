@@ -249,3 +249,29 @@ def test_insider_trades_of_a_range_are_exactly_the_worlds_truth(box: Sandbox) ->
     truth = truth[truth["known_date"].between(pd.Timestamp(start), pd.Timestamp(end))]
     assert len(truth)
     assert sorted(loaded["accession"]) == sorted(truth["accession"])
+
+
+def test_each_day_of_a_range_run_shows_its_own_rows(box: Sandbox) -> None:
+    """A single-run backfill's metadata is copied onto every day: the days must each show
+    their own row count, and the run's figures must say they are the run's."""
+    result = box.materialize("prices", day_range=RANGE)
+    assert result.success
+    loaded = table(box.warehouse(), "raw_prices")
+    per_day = loaded.groupby(loaded["date"].astype(str).str[:10]).size()
+    mats = {
+        e.step_materialization_data.materialization.partition: (
+            e.step_materialization_data.materialization.metadata
+        )
+        for e in result.get_asset_materialization_events()
+    }
+    assert sorted(mats) == sorted(per_day.index) and len(mats) == 5
+    for day, meta in mats.items():
+        assert meta["dagster/row_count"].value == per_day[day]
+        assert meta["run_rows"].value == len(loaded) and meta["partitions_in_run"].value == 5
+        assert "preview" not in meta
+    one = box.materialize("prices", partition=DAY)
+    [meta] = [
+        e.step_materialization_data.materialization.metadata
+        for e in one.get_asset_materialization_events()
+    ]
+    assert "preview" in meta and "run_rows" not in meta
