@@ -24,6 +24,7 @@ from dagster._core.events import (
 )
 
 from investor_mimic.core.quality import Report
+from investor_mimic.defs.event_log import batches_check_results
 from investor_mimic.defs.io_manager import partition_labels
 
 CheckFn = Callable[[pd.DataFrame], dg.AssetCheckResult]
@@ -122,9 +123,9 @@ def per_partition(
         )
         for partition in partitions
     ]
-    if all(e.passed for e in evaluations):
+    if all(e.passed for e in evaluations) and batches_check_results(context.instance):
         yield from _logged_as_one_batch(context, evaluations)
-    else:  # as plain evaluations, so that Dagster sees the failures and blocks downstream
+    else:  # failures as plain evaluations, so that Dagster blocks downstream on them
         yield from evaluations
 
 
@@ -135,7 +136,8 @@ def _logged_as_one_batch(
     materializations: with ``DAGSTER_EVENT_BATCH_SIZE`` set, the event log stores them in one
     write (:mod:`investor_mimic.defs.event_log`) instead of one per partition, which was
     the largest part of a long range's bookkeeping. Yielding the logged event hands it
-    to the step unchanged; failures never take this path (see :func:`per_partition`)."""
+    to the step unchanged. Failures never take this path, nor an event log that takes
+    only asset events in a batch (PostgreSQL's; see :func:`per_partition`)."""
     step = context.op_execution_context._step_execution_context
     batch, last = generate_event_batch_id(), len(evaluations) - 1
     for i, evaluation in enumerate(evaluations):

@@ -61,6 +61,7 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
         self._batch_thread: int | None = None
         self._batch_stack: ExitStack | None = None
         self._tables: set[str] = set()
+        self._asset_key_columns: set[str] = set()
         super().__init__(base_dir, inst_data)
 
     @classmethod
@@ -115,12 +116,22 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
 
     def has_table(self, table_name: str) -> bool:
         """Dagster asks before every check result whether the checks table exists, with a
-        new engine each time; a table, once there, stays."""
+        new engine each time; a table, once there, stays (migrations only add)."""
         if table_name in self._tables:
             return True
         found = super().has_table(table_name)
         if found:
             self._tables.add(table_name)
+        return found
+
+    def _has_asset_key_col_on_connection(self, conn: Connection, column_name: str) -> bool:
+        """Dagster reflects the asset keys table's columns for every asset event; a column,
+        once there, stays."""
+        if column_name in self._asset_key_columns:
+            return True
+        found = super()._has_asset_key_col_on_connection(conn, column_name)
+        if found:
+            self._asset_key_columns.add(column_name)
         return found
 
     def _dispose_engines(self) -> None:
@@ -145,6 +156,12 @@ def batch_writes() -> None:
     Measured on the demo world with this storage: 1000 batches a range's events into one
     transaction; unset, each is written alone."""
     os.environ.setdefault(BATCH_SIZE_VARIABLE, str(DEFAULT_BATCH_SIZE))
+
+
+def batches_check_results(instance: Any) -> bool:
+    """Whether ``instance``'s event log takes check results in a batch (this storage does;
+    Dagster's PostgreSQL storage accepts only asset events in one)."""
+    return isinstance(instance.event_log_storage, BatchingSqliteEventLogStorage)
 
 
 def storage_config(home: str | os.PathLike[str]) -> dict[str, Any]:

@@ -76,6 +76,8 @@ def test_runs_checks_and_warehouse_live_in_postgres(
     assert sorted(prices["date"].dt.strftime("%Y-%m-%d").unique()) == list(DAYS)
     latest = reader.get_latest_materialization_event(dg.AssetKey("prices"))
     assert latest is not None and latest.asset_materialization is not None
-    assert latest.asset_materialization.metadata["dagster/row_count"].value == len(prices)
+    meta, day = latest.asset_materialization.metadata, latest.asset_materialization.partition
+    assert meta["run_rows"].value == len(prices)  # the range's rows; the day's own below
+    assert meta["dagster/row_count"].value == (prices["date"].dt.strftime("%Y-%m-%d") == day).sum()
     holdings = warehouse.read("SELECT accession FROM raw_thirteenf_holdings")
     assert set(holdings["accession"]) == {accession}
