@@ -29,6 +29,7 @@ from investor_mimic.core.calendar import edgar_business_day
 from investor_mimic.core.frames import cik10
 from investor_mimic.parsing.errors import FilingError
 from investor_mimic.parsing.extract import holding_rows, trade_rows, typed_frame
+from investor_mimic.parsing.xmltools import strptime
 from investor_mimic.sources.http import (
     NEVER_EXPIRE,
     HttpNotFound,
@@ -323,7 +324,7 @@ def parse_daily_index(text: str, where: str = "daily index") -> list[IndexEntry]
             raise EdgarError(f"{where}: line {number} is not an index row: {line!r}")
         form, *rest = re.split(r"\s{2,}", match["head"].strip(), maxsplit=1)
         try:
-            filed = datetime.strptime(match["date"].replace("-", ""), "%Y%m%d").date()
+            filed = strptime(match["date"].replace("-", ""), "%Y%m%d").date()
         except ValueError as exc:
             raise EdgarError(f"{where}: line {number}: bad date {match['date']!r}") from exc
         entries.append(
