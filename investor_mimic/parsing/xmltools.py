@@ -70,11 +70,12 @@ def children(el: Element, name: str) -> list[Element]:
 
 def find(el: Element, path: str) -> Element | None:
     """First element along ``path`` ("a/b/c", local names), or ``None``."""
-    node: Element | None = el
+    node = el
     for part in path.split("/"):
-        node = next(node.iterchildren(f"{{*}}{part}"), None)
-        if node is None:
-            break
+        found = next(node.iterchildren(f"{{*}}{part}"), None)
+        if found is None:
+            return None
+        node = found
     return node
 
 
