@@ -33,6 +33,10 @@ _HTML = re.compile(
 )
 _SNIFF = 4096  # bytes looked at to tell text from binary
 _TEXT_CONTROLS = frozenset(b"\t\n\r\f\b\x1b")
+# byte classes counted by deleting them (bytes.translate runs in C; a Python loop over
+# 4 KiB per filing was a tenth of the time of reading a Form 4)
+_CONTROLS = bytes(b for b in range(32) if b not in _TEXT_CONTROLS)
+_HIGH = bytes(range(0x80, 0x100))
 
 
 def normalise_newlines(data: bytes) -> bytes:
@@ -117,10 +121,10 @@ def _looks_binary(head: bytes) -> bool:
         return False
     if b"\x00" in head:
         return True
-    control = sum(1 for b in head if b < 32 and b not in _TEXT_CONTROLS)
+    control = len(head) - len(head.translate(None, _CONTROLS))
     if control > len(head) // 10:
         return True
-    high = sum(1 for b in head if b >= 0x80)
+    high = len(head) - len(head.translate(None, _HIGH))
     if high * 10 <= len(head) * 3:
         return False
     try:

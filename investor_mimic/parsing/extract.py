@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from investor_mimic.core.calendar import effective_trading_day
-from investor_mimic.core.frames import INSIDER_TRADES, THIRTEENF_HOLDINGS, coerce
+from investor_mimic.core.frames import INSIDER_TRADES, THIRTEENF_HOLDINGS, FrameSchema, coerce
 from investor_mimic.parsing.errors import FilingError
 from investor_mimic.parsing.form4 import read_form4
 from investor_mimic.parsing.submission import Submission, split_submission
@@ -34,12 +34,38 @@ def holdings_frame(
     accession: str | None = None,
     filed_at: datetime | None = None,
 ) -> pd.DataFrame:
-    """The information table of a 13F submission as ``THIRTEENF_HOLDINGS`` rows.
+    """The information table of a 13F submission as ``THIRTEENF_HOLDINGS`` rows
+    (:func:`holding_rows`, typed).
+    """
+    return typed_frame(
+        holding_rows(
+            text,
+            cusip_to_ticker,
+            filer_cik=filer_cik,
+            filer_name=filer_name,
+            accession=accession,
+            filed_at=filed_at,
+        ),
+        THIRTEENF_HOLDINGS,
+    )
+
+
+def holding_rows(
+    text: bytes,
+    cusip_to_ticker: Mapping[str, str] | None = None,
+    *,
+    filer_cik: str | None = None,
+    filer_name: str | None = None,
+    accession: str | None = None,
+    filed_at: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """The information table of a 13F submission as ``THIRTEENF_HOLDINGS`` rows before
+    typing, for callers that collect many filings and type them once.
 
     A notice (13F-NT, 13F-NT/A: another manager reports the holdings), a
     confidential-treatment request (13F-CTR, 13F-CTR/A: its holdings are not public, so
-    never known to the market) and a cover stating zero entries without a table yield an
-    empty frame; any other cover without a table is an error, and so is a 13F-HR/A with
+    never known to the market) and a cover stating zero entries without a table yield no
+    rows; any other cover without a table is an error, and so is a 13F-HR/A with
     holdings but no ``<amendmentType>`` (RESTATEMENT replaces, NEW HOLDINGS adds: the
     rows cannot be placed in time without it).
 
@@ -52,10 +78,10 @@ def holdings_frame(
     if cover is None:
         raise FilingError("13F submission has no cover page (primary_doc.xml)")
     if cover.is_notice or cover.is_confidential_request:
-        return THIRTEENF_HOLDINGS.empty()
+        return []
     if not filing.has_table:
         if cover.entry_total == 0:
-            return THIRTEENF_HOLDINGS.empty()
+            return []
         raise FilingError(
             f"13F cover page states {cover.entry_total} entries but no information table was found"
         )
@@ -75,17 +101,21 @@ def holdings_frame(
             "13F submission: filer name is unknown (no header and no <filingManager>)"
         )
     accession, filed_at = _when(sub, accession, filed_at)
+    if not filing.holdings:
+        return []
     mapping = cusip_to_ticker or {}
-    rows = [
+    filer_cik = pad_cik(cik, "filer_cik")
+    known = effective_trading_day(filed_at)
+    return [
         {
-            "filer_cik": pad_cik(cik, "filer_cik"),
+            "filer_cik": filer_cik,
             "filer_name": name,
             "accession": accession,
             "form": cover.submission_type,
             "amendment_type": cover.amendment_type,
             "period_of_report": cover.period_of_report,
             "filed_at": filed_at,
-            "known_date": effective_trading_day(filed_at),
+            "known_date": known,
             "line": h.line,
             "cusip": h.cusip,
             "issuer": h.issuer,
@@ -106,19 +136,13 @@ def holdings_frame(
         }
         for h in filing.holdings
     ]
-    if not rows:
-        return THIRTEENF_HOLDINGS.empty()
-    return coerce(pd.DataFrame(rows), THIRTEENF_HOLDINGS)
 
 
 def trades_frame(
     text: bytes, *, accession: str | None = None, filed_at: datetime | None = None
 ) -> pd.DataFrame:
     """The transactions of a Form 4 (full submission or bare XML) as ``INSIDER_TRADES`` rows."""
-    rows = trade_rows(text, accession=accession, filed_at=filed_at)
-    if not rows:
-        return INSIDER_TRADES.empty()
-    return coerce(pd.DataFrame(rows), INSIDER_TRADES)
+    return typed_frame(trade_rows(text, accession=accession, filed_at=filed_at), INSIDER_TRADES)
 
 
 def trade_rows(
@@ -135,21 +159,27 @@ def trade_rows(
     accession, filed_at = _when(sub, accession, filed_at)
     if form.ticker is None:
         raise FilingError("Form 4: missing <issuer><issuerTradingSymbol>")
+    if not form.transactions:
+        return []
     first = form.owners[0]
     title = next((o.officer_title for o in form.owners if o.officer_title), None)
-    rows = [
+    filing_date, known = filed_at.date(), effective_trading_day(filed_at)
+    director = any(o.is_director for o in form.owners)
+    officer = any(o.is_officer for o in form.owners)
+    ten_percent = any(o.is_ten_percent_owner for o in form.owners)
+    return [
         {
             "accession": accession,
             "filed_at": filed_at,
-            "filing_date": filed_at.date(),
-            "known_date": effective_trading_day(filed_at),
+            "filing_date": filing_date,
+            "known_date": known,
             "issuer_cik": form.issuer_cik,
             "ticker": form.ticker,
             "owner_cik": first.cik,
             "owner_name": first.name,
-            "is_director": any(o.is_director for o in form.owners),
-            "is_officer": any(o.is_officer for o in form.owners),
-            "is_ten_percent_owner": any(o.is_ten_percent_owner for o in form.owners),
+            "is_director": director,
+            "is_officer": officer,
+            "is_ten_percent_owner": ten_percent,
             "officer_title": title,
             "line": t.line,
             "security_title": t.security_title,
@@ -164,7 +194,14 @@ def trade_rows(
         }
         for t in form.transactions
     ]
-    return rows
+
+
+def typed_frame(rows: list[dict[str, Any]], spec: FrameSchema) -> pd.DataFrame:
+    """``rows`` (dicts holding every column of ``spec``) as a frame of ``spec``'s dtypes;
+    ``spec``'s empty frame when there are none."""
+    if not rows:
+        return spec.empty()
+    return coerce(pd.DataFrame(rows), spec)
 
 
 def _when(

@@ -18,7 +18,7 @@ from datetime import date, datetime
 
 from investor_mimic.parsing.detect import SGML_START, prepare
 from investor_mimic.parsing.errors import FilingError
-from investor_mimic.parsing.xmltools import Element, pad_cik, read_xml
+from investor_mimic.parsing.xmltools import Element, pad_cik, read_xml, strptime
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,7 @@ class Submission:
 
 
 _ACCESSION = re.compile(r"\d{10}-\d{2}-\d{6}")
+_TAG_LINE = re.compile(r"<(/?)([A-Z0-9-]+)>(.*)")  # a header line of the .nc dialect
 # header sections whose COMPANY/OWNER data name a party
 _SECTIONS = {"FILER", "ISSUER", "REPORTING OWNER", "SUBJECT COMPANY", "FILED BY"}
 
@@ -133,7 +134,7 @@ def _header_lines(head: str) -> list[tuple[str, str]]:
         line = raw.strip()
         if not line:
             continue
-        tag = re.fullmatch(r"<(/?)([A-Z0-9-]+)>(.*)", line)
+        tag = _TAG_LINE.fullmatch(line)
         if tag:
             closing, key, value = tag.groups()
             key = key.replace("-", " ")
@@ -200,7 +201,7 @@ def _stamp(raw: str | None, fmt: str, what: str) -> datetime | None:
     if raw is None:
         return None
     try:
-        return datetime.strptime(raw, fmt)
+        return strptime(raw, fmt)
     except ValueError:
         raise FilingError(f"header: {what} {raw!r} is not {fmt}") from None
 

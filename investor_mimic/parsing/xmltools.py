@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from datetime import date, datetime
+from functools import lru_cache
 from typing import TypeAlias
 
 from lxml import etree
@@ -58,22 +59,35 @@ def check_root(root: Element, name: str, namespaces: frozenset[str | None], what
 
 
 def children(el: Element, name: str) -> list[Element]:
-    return [c for c in el if isinstance(c.tag, str) and localname(c) == name]
+    """Child elements of local name ``name``, in any namespace or none.
+
+    lxml's ``{*}name`` tag filter does the matching in C (comments, processing
+    instructions and entity references never match); comparing each child's
+    ``QName`` in Python was most of the time of parsing a Form 4.
+    """
+    return list(el.iterchildren(f"{{*}}{name}"))
 
 
 def find(el: Element, path: str) -> Element | None:
     """First element along ``path`` ("a/b/c", local names), or ``None``."""
-    node: Element | None = el
+    node = el
     for part in path.split("/"):
-        found = children(node, part) if node is not None else []
-        node = found[0] if found else None
+        found = next(node.iterchildren(f"{{*}}{part}"), None)
+        if found is None:
+            return None
+        node = found
     return node
 
 
 def text(el: Element, path: str, where: str, *, required: bool = True) -> str | None:
     """Stripped text at ``path``; ``None`` when absent or empty and not ``required``."""
     node = find(el, path)
-    value = "".join(node.itertext()).strip() if node is not None else ""
+    if node is None:
+        value = ""
+    elif len(node):  # mixed content: children's text and tails too
+        value = "".join(node.itertext()).strip()
+    else:
+        value = (node.text or "").strip()
     if value:
         return value
     if required:
@@ -116,12 +130,19 @@ def parse_number(raw: str, where: str) -> float:
     return value
 
 
+@lru_cache(maxsize=4096)
+def strptime(raw: str, fmt: str) -> datetime:
+    """``datetime.strptime``, remembered: the same few thousand dates recur in every
+    filing, daily index and header, and parsing one costs more than parsing a row."""
+    return datetime.strptime(raw, fmt)
+
+
 def parse_date(raw: str, where: str, formats: tuple[str, ...]) -> date:
     """A date in one of ``formats``; a trailing time-zone offset (``-05:00``) is ignored."""
     core = raw.strip()[:10]
     for fmt in formats:
         try:
-            return datetime.strptime(core, fmt).date()
+            return strptime(core, fmt).date()
         except ValueError:
             continue
     raise FilingError(f"{where}: {raw!r} is not a date ({' or '.join(formats)})")

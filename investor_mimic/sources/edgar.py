@@ -28,7 +28,8 @@ from investor_mimic.core import frames
 from investor_mimic.core.calendar import edgar_business_day
 from investor_mimic.core.frames import cik10
 from investor_mimic.parsing.errors import FilingError
-from investor_mimic.parsing.extract import holdings_frame, trade_rows
+from investor_mimic.parsing.extract import holding_rows, trade_rows, typed_frame
+from investor_mimic.parsing.xmltools import strptime
 from investor_mimic.sources.http import (
     NEVER_EXPIRE,
     HttpNotFound,
@@ -323,7 +324,7 @@ def parse_daily_index(text: str, where: str = "daily index") -> list[IndexEntry]
             raise EdgarError(f"{where}: line {number} is not an index row: {line!r}")
         form, *rest = re.split(r"\s{2,}", match["head"].strip(), maxsplit=1)
         try:
-            filed = datetime.strptime(match["date"].replace("-", ""), "%Y%m%d").date()
+            filed = strptime(match["date"].replace("-", ""), "%Y%m%d").date()
         except ValueError as exc:
             raise EdgarError(f"{where}: line {number}: bad date {match['date']!r}") from exc
         entries.append(
@@ -346,24 +347,31 @@ def thirteenf_holdings(
     Originals and amendments are all returned, each with its own acceptance time;
     applying RESTATEMENT / NEW HOLDINGS point-in-time is the consumer's job.
     """
+    rows = thirteenf_holding_rows(client, filer_cik, period, cusip_to_ticker)
+    return typed_frame(rows, frames.THIRTEENF_HOLDINGS)
+
+
+def thirteenf_holding_rows(
+    client: EdgarClient, filer_cik: str, period: date, cusip_to_ticker: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """:func:`thirteenf_holdings` before typing, for a caller that reads many (filer,
+    period) pairs and types their rows once (typing costs more than parsing a filing)."""
     subs = client.submissions(filer_cik, filed_since=period)
     refs = [r for r in subs.filings if r.form in THIRTEENF_FORMS and r.report_date == period]
-    parts = []
+    rows = []
     for ref in refs:
         text = client.filing_text(ref.cik, ref.accession)
         try:
-            parts.append(
-                holdings_frame(
-                    text,
-                    cusip_to_ticker,
-                    filer_cik=ref.cik,
-                    filer_name=subs.name,
-                    accession=ref.accession,
-                )
+            rows += holding_rows(
+                text,
+                cusip_to_ticker,
+                filer_cik=ref.cik,
+                filer_name=subs.name,
+                accession=ref.accession,
             )
         except FilingError as exc:
             raise EdgarError(f"13F {ref.accession} of CIK {ref.cik}: {exc}") from exc
-    return _concat(parts, frames.THIRTEENF_HOLDINGS)
+    return rows
 
 
 def new_13f_filings(
@@ -381,7 +389,25 @@ def new_13f_filings(
 
 
 def insider_trades(client: EdgarClient, day: date, issuers: Mapping[str, str]) -> pd.DataFrame:
-    """All Form 4 / 4/A filed on ``day`` whose issuer is in ``issuers`` (cik → ticker).
+    """All Form 4 / 4/A filed on ``day`` whose issuer is in ``issuers`` (cik → ticker),
+    as INSIDER_TRADES (:func:`insider_trade_rows`, typed)."""
+    rows = insider_trade_rows(client, day, issuer_tickers(issuers))
+    return typed_frame(rows, frames.INSIDER_TRADES)
+
+
+def issuer_tickers(issuers: Mapping[str, str]) -> dict[str, str]:
+    """``issuers`` (CIK in any form → ticker) keyed by 10-digit CIK, as filings state it."""
+    return {cik10(cik): ticker for cik, ticker in issuers.items()}
+
+
+def insider_trade_rows(
+    client: EdgarClient, day: date, tickers: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """The INSIDER_TRADES rows, before typing, of every Form 4 / 4/A filed on ``day``
+    whose issuer is in ``tickers`` (10-digit CIK → ticker, :func:`issuer_tickers`).
+
+    Rows, not a frame: a caller reading a range of days types them once (a frame per
+    day cost more than reading the day's filings).
 
     A day EDGAR is closed (weekend, federal holiday) is empty without a request. A
     business day without an index is empty only for a complete snapshot (the demo
@@ -391,15 +417,14 @@ def insider_trades(client: EdgarClient, day: date, issuers: Mapping[str, str]) -
     free text written by the filer and may be stale or "NONE".
     """
     if not edgar_business_day(day):
-        return frames.INSIDER_TRADES.empty()
+        return []
     entries = client.daily_index(day)
     if entries is None:
         if client.transport.missing_means_empty:
-            return frames.INSIDER_TRADES.empty()
+            return []
         raise EdgarIndexMissing(
             f"no EDGAR daily index for business day {day:%Y-%m-%d} yet; retry after it is published"
         )
-    tickers = {cik10(cik): ticker for cik, ticker in issuers.items()}
     wanted: dict[str, IndexEntry] = {}
     for entry in entries:
         if entry.form in FORM4_FORMS and entry.cik in tickers:
@@ -408,19 +433,11 @@ def insider_trades(client: EdgarClient, day: date, issuers: Mapping[str, str]) -
     for accession, entry in sorted(wanted.items()):
         text = client.document(entry.path)
         try:
-            rows.extend(trade_rows(text, accession=accession))
+            found = trade_rows(text, accession=accession)
         except FilingError as exc:
             raise EdgarError(f"Form 4 {entry.path}: {exc}") from exc
-    if not rows:
-        return frames.INSIDER_TRADES.empty()
-    trades = pd.DataFrame(rows)  # typed once for the day, not once per filing
-    trades = trades[trades["issuer_cik"].isin(tickers)].copy()
-    trades["ticker"] = trades["issuer_cik"].map(tickers)
-    return frames.coerce(trades, frames.INSIDER_TRADES)
-
-
-def _concat(parts: list[pd.DataFrame], spec: frames.FrameSpec) -> pd.DataFrame:
-    parts = [p for p in parts if not p.empty]
-    if not parts:
-        return spec.empty()
-    return frames.coerce(pd.concat(parts, ignore_index=True), spec)
+        for row in found:
+            if row["issuer_cik"] in tickers:  # the XML's issuer, not only the index's filer
+                row["ticker"] = tickers[row["issuer_cik"]]
+                rows.append(row)
+    return rows

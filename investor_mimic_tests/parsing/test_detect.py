@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from investor_mimic.parsing.detect import prepare
 from investor_mimic.parsing.errors import FilingError
 from investor_mimic.parsing.extract import holdings_frame, trades_frame
 from investor_mimic.parsing.submission import split_submission
@@ -183,3 +184,21 @@ def test_latin1_text_in_a_filing_is_not_mistaken_for_binary(edgar_fixtures: Path
     sub = split_submission(latin1)
     assert sub.header.filer is not None
     assert sub.header.filer.name == "LTS One Gestion Soci\ufffdt\ufffd LP"
+
+
+@pytest.mark.parametrize(
+    ("odd", "count", "binary"),
+    [(b"\x01", 10, False), (b"\x01", 11, True), (b"\xe9", 30, False), (b"\xe9", 31, True)],
+    ids=["10% controls", "11% controls", "30% Latin-1", "31% Latin-1"],
+)
+def test_a_file_is_binary_above_a_tenth_of_controls_or_thirty_percent_non_utf8(
+    odd: bytes, count: int, binary: bool
+) -> None:
+    data = b"<a>" + (odd + b"x") * count
+    data += b"y" * (100 - len(data) - 4) + b"</a>"
+    assert len(data) == 100
+    if binary:
+        with pytest.raises(FilingError, match="binary data"):
+            prepare(data)
+    else:
+        assert prepare(data) == data

@@ -11,7 +11,7 @@ import pytest
 
 from investor_mimic.core.frames import THIRTEENF_HOLDINGS, schema_problems
 from investor_mimic.parsing.errors import FilingError
-from investor_mimic.parsing.extract import holdings_frame
+from investor_mimic.parsing.extract import holding_rows, holdings_frame, typed_frame
 from investor_mimic.parsing.submission import XmlDocument, split_submission
 from investor_mimic.parsing.thirteenf import (
     parse_cover,
@@ -379,3 +379,17 @@ def test_confidential_treatment_amendment_without_amendment_info_is_accepted(
         xml.encode(), accession="0123456789-22-000002", filed_at=datetime(2022, 8, 3)
     )
     assert df.empty
+
+
+def test_holding_rows_typed_once_are_the_holdings_frame(edgar_fixtures: Path) -> None:
+    text = (edgar_fixtures / FULL_13F).read_bytes()
+    rows = holding_rows(text, {"023135106": "AMZN"})
+    assert len(rows) == 14 and rows[0]["ticker"] == "AMZN"
+    pd.testing.assert_frame_equal(
+        typed_frame(rows, THIRTEENF_HOLDINGS), holdings_frame(text, {"023135106": "AMZN"})
+    )
+    notice = notice_amendment(edgar_fixtures).encode()
+    assert (
+        holding_rows(notice, accession="0001978011-23-000001", filed_at=datetime(2023, 5, 31)) == []
+    )
+    pd.testing.assert_frame_equal(typed_frame([], THIRTEENF_HOLDINGS), THIRTEENF_HOLDINGS.empty())

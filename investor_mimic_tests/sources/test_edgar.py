@@ -10,16 +10,21 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from investor_mimic.core import frames
 from investor_mimic.core.calendar import edgar_business_day
+from investor_mimic.parsing.extract import typed_frame
 from investor_mimic.sources.edgar import (
     EdgarClient,
     EdgarError,
     EdgarIndexMissing,
     FolderEdgarTransport,
     HttpEdgarTransport,
+    insider_trade_rows,
     insider_trades,
+    issuer_tickers,
     new_13f_filings,
     parse_daily_index,
+    thirteenf_holding_rows,
     thirteenf_holdings,
 )
 from investor_mimic.sources.http import HttpStatusError
@@ -275,6 +280,42 @@ def test_closed_edgar_days_are_empty_without_a_request(edgar_dir: Path) -> None:
         for day in (date(2025, 5, 3), date(2024, 10, 14), date(2024, 11, 11)):
             assert insider_trades(client, day, {WATER_CIK: "H2O"}).empty
         assert server.requests == []
+
+
+def test_rows_of_many_days_typed_once_equal_the_frames_of_each_day(edgar_dir: Path) -> None:
+    """What the insider_trades asset does over a range: the rows of every day (closed,
+    missing-index and filing days alike), typed once, are the per-day frames stacked."""
+    client = EdgarClient(FolderEdgarTransport(edgar_dir))
+    days = [date(2025, 5, 1), F4_DAY, date(2025, 5, 3), date(2025, 5, 5)]
+    issuers = {WATER_CIK: "H2O", "42": "QUIET"}
+    tickers = issuer_tickers(issuers)
+    assert tickers == {"0000933972": "H2O", "0000000042": "QUIET"}
+    rows = [row for day in days for row in insider_trade_rows(client, day, tickers)]
+    stacked = pd.concat([insider_trades(client, day, issuers) for day in days])
+    expected = frames.coerce(stacked, frames.INSIDER_TRADES)
+    pd.testing.assert_frame_equal(typed_frame(rows, frames.INSIDER_TRADES), expected)
+    assert len(rows) == 2
+    assert insider_trade_rows(client, date(2025, 5, 3), tickers) == []  # Saturday
+
+
+def test_live_missing_index_fails_the_rows_too(edgar_dir: Path) -> None:
+    with (
+        LoopbackServer(edgar_dir) as server,
+        pytest.raises(EdgarIndexMissing, match="2025-05-05"),
+    ):
+        insider_trade_rows(http_client(server), date(2025, 5, 5), {"0000933972": "H2O"})
+
+
+def test_thirteenf_rows_typed_once_equal_the_partition_frame(edgar_dir: Path) -> None:
+    client = EdgarClient(FolderEdgarTransport(edgar_dir))
+    period = date(2023, 9, 30)
+    rows = thirteenf_holding_rows(client, LTS_CIK, period, {"023135106": "AMZN"})
+    pd.testing.assert_frame_equal(
+        typed_frame(rows, frames.THIRTEENF_HOLDINGS),
+        thirteenf_holdings(client, LTS_CIK, period, {"023135106": "AMZN"}),
+    )
+    assert len(rows) == 28  # the original and its amendment, 14 rows each
+    assert thirteenf_holding_rows(client, LTS_CIK, date(2020, 3, 31), {}) == []
 
 
 def test_edgar_business_days_follow_the_federal_calendar() -> None:

@@ -35,6 +35,7 @@ from investor_mimic.defs.progress import step_progress
 from investor_mimic.defs.resources import WarehouseResource
 from investor_mimic.defs.sources.resource import SourcesResource
 from investor_mimic.defs.sources.retry import retrying
+from investor_mimic.parsing.extract import typed_frame
 from investor_mimic.settings import get_settings
 from investor_mimic.sources import edgar
 from investor_mimic.sources.universe import load_universe
@@ -169,21 +170,25 @@ def thirteenf_holdings(
 ) -> dg.Output[pd.DataFrame]:
     client = sources.sources().edgar
     cusip_map = dict(zip(universe["cusip"], universe["ticker"], strict=True))
-    parts: dict[tuple[str, date], pd.DataFrame] = {}
+    rows: list[dict[str, Any]] = []
+    spans: dict[tuple[str, date], slice] = {}  # each partition's rows in ``rows``
     keys = context.partition_keys
     with step_progress(context, "thirteenf_holdings", len(keys), "filings") as progress:
         for key in keys:
             dims = thirteenf_partitions.get_partition_key_from_str(key).keys_by_dimension
             filer, period = dims["filer"], date.fromisoformat(dims["quarter"])
-            part = edgar.thirteenf_holdings(client, filer, period, cusip_map)
-            parts[(filer, period)] = part
-            progress.advance(1, len(part))
-    frame = frames.coerce(pd.concat(parts.values(), ignore_index=True), frames.THIRTEENF_HOLDINGS)
+            found = edgar.thirteenf_holding_rows(client, filer, period, cusip_map)
+            spans[(filer, period)] = slice(len(rows), len(rows) + len(found))
+            rows += found
+            progress.advance(1, len(found))
+    frame = typed_frame(rows, frames.THIRTEENF_HOLDINGS)  # typed once, not per filing
     _require_valid("thirteenf_holdings", frame)
     wh = warehouse.warehouse()
-    for (filer, period), part in parts.items():
+    for (filer, period), span in spans.items():
         wh.replace_rows(
-            "raw_thirteenf_holdings", part, {"filer_cik": filer, "period_of_report": period}
+            "raw_thirteenf_holdings",
+            frame.iloc[span].reset_index(drop=True),
+            {"filer_cik": filer, "period_of_report": period},
         )
     meta = frame_metadata(frame, entity_col="cusip", context=context)
     meta["filings"] = int(frame["accession"].nunique())
@@ -224,16 +229,17 @@ def insider_trades(
 ) -> dg.Output[pd.DataFrame]:
     start, end = _day_range(context)
     client = sources.sources().edgar
-    issuers = dict(zip(universe["cik"], universe["ticker"], strict=True))
+    tickers = edgar.issuer_tickers(dict(zip(universe["cik"], universe["ticker"], strict=True)))
     days = pd.date_range(previous_trading_day(start), end, freq="D")
-    parts = []
+    rows: list[dict[str, Any]] = []
     with step_progress(context, "insider_trades", len(days), "EDGAR days") as progress:
         for day in days:
-            parts.append(
-                retrying(context, partial(edgar.insider_trades, client, day.date(), issuers))
+            found = retrying(
+                context, partial(edgar.insider_trade_rows, client, day.date(), tickers)
             )
-            progress.advance(1, len(parts[-1]))
-    frame = frames.coerce(pd.concat(parts, ignore_index=True), frames.INSIDER_TRADES)
+            rows += found
+            progress.advance(1, len(found))
+    frame = typed_frame(rows, frames.INSIDER_TRADES)  # typed once, not per day
     frame = frame[
         frame[DAY_COLUMN["insider_trades"]].between(pd.Timestamp(start), pd.Timestamp(end))
     ]
