@@ -38,7 +38,10 @@ def partition_labels(frame: pd.DataFrame, expr: str | dict[str, str]) -> pd.Seri
     def text(column: str) -> pd.Series:
         values = frame[column]
         if pd.api.types.is_datetime64_any_dtype(values):
-            return values.dt.strftime("%Y-%m-%d")
+            # each distinct day formatted once, not once per row (a range has few days)
+            codes, days = pd.factorize(values)
+            labels = np.append(pd.DatetimeIndex(days).strftime("%Y-%m-%d").to_numpy(object), None)
+            return pd.Series(labels[codes], index=frame.index, dtype=object)  # -1 (NaT): None
         return values.astype(str)
 
     if isinstance(expr, str):
