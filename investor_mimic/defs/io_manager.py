@@ -40,7 +40,7 @@ def partition_labels(frame: pd.DataFrame, expr: str | dict[str, str]) -> pd.Seri
         if pd.api.types.is_datetime64_any_dtype(values):
             # each distinct day formatted once, not once per row (a range has few days)
             codes, days = pd.factorize(values)
-            labels = np.append(pd.DatetimeIndex(days).strftime("%Y-%m-%d").to_numpy(object), None)
+            labels = np.array([*pd.DatetimeIndex(days).strftime("%Y-%m-%d"), None], dtype=object)
             return pd.Series(labels[codes], index=frame.index, dtype=object)  # -1 (NaT): None
         return values.astype(str)
 
