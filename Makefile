@@ -65,6 +65,7 @@ security: install
 bench: install
 	$(PY) benchmarks/factor_panel_large.py
 	$(PY) benchmarks/backfill_demo_year.py
+	$(PY) benchmarks/sources_speed.py
 	$(PY) benchmarks/portfolio_daily.py
 	$(PY) benchmarks/backtest_speed.py
 	$(PY) benchmarks/demo_and_evening.py
