@@ -88,8 +88,8 @@ STAGES: tuple[tuple[Any, str, str], ...] = (
     (price, "trend", "trend"),
     (price, "relative_strength", "relative_strength"),
     (price, "volume_accumulation", "volume_accumulation"),
-    (panel, "normalise_values", "normalisation (8 factors)"),
-    (panel, "_long_arrays", "long frame (FACTOR_PANEL rows)"),
+    (panel, "normalise_cells", "normalisation (8 factors)"),
+    (panel, "_long_frame", "long frame (FACTOR_PANEL rows)"),
 )
 
 
