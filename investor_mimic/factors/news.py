@@ -38,23 +38,17 @@ def news_sentiment(
         )
     col = tickers.get_indexer(pd.Index(news["ticker"]))
     day = calendar.searchsorted(news["trading_date"].to_numpy(), side="left")
-    keep = (col >= 0) & (day < len(calendar))
-    items = pd.DataFrame(
-        {
-            "day": day[keep],
-            "col": col[keep],
-            "id": news["id"].to_numpy()[keep],
-            "score": (news["relevance"] * news["sentiment"]).to_numpy()[keep],
-        }
-    ).sort_values(["day", "col", "id"])  # fixed summation order: same input, same bits
+    (keep,) = np.nonzero((col >= 0) & (day < len(calendar)))
     shape = (len(calendar), len(tickers))
-    flat = items["day"].to_numpy() * shape[1] + items["col"].to_numpy()
-    # Sequential sums from 0 in the sorted order (``bincount``, as ``np.add.at`` on a
-    # zero grid), over the cells with news only.
-    cells, cell_of_item = np.unique(flat, return_inverse=True)
-    daily = np.bincount(
-        cell_of_item, weights=items["score"].to_numpy(np.float64), minlength=len(cells)
-    )
+    flat = day[keep] * shape[1] + col[keep]
+    order = _summation_order(flat, news["id"], keep)
+    flat = flat[order]
+    score = (news["relevance"] * news["sentiment"]).to_numpy(np.float64)[keep[order]]
+    # Sequential sums from 0 in that order (``bincount``, as ``np.add.at`` on a zero grid),
+    # over the cells with news only.
+    first = _starts(flat)
+    cells = flat[first]
+    daily = np.bincount(np.cumsum(first) - 1, weights=score, minlength=len(cells))
     # Spread each cell's day over the next ``window`` rows, lag by lag as a dense
     # ``decayed[age:] += w * daily[:-age]`` would (adding 0 changes nothing), on the
     # cells with news only: a lag is one scatter of the ~1 % non-empty cells.
@@ -70,3 +64,30 @@ def news_sentiment(
         in_window[target[inside]] = True
     decayed[~in_window] = np.nan
     return pd.DataFrame(decayed.reshape(shape), index=calendar, columns=tickers, copy=False)
+
+
+def _summation_order(flat: np.ndarray, ids: pd.Series, rows: np.ndarray) -> np.ndarray:
+    """The order that sorts items by (cell, id), stable: a fixed summation order, so the
+    same input gives the same bits.
+
+    A stable integer sort by cell, then ids compared only where a cell has several items
+    (about 10 % of them on the large world; sorting all 0.5M URL ids cost 0.8 s).
+    """
+    order = np.argsort(flat, kind="stable")
+    ordered = flat[order]
+    starts = _starts(ordered)
+    shared = ~(starts & np.append(starts[1:], True))  # not alone in its cell
+    if shared.any():
+        (where,) = np.nonzero(shared)
+        items = order[where]
+        names = ids.iloc[rows[items]].to_numpy(dtype=object)
+        by_id = np.argsort(names, kind="stable")
+        order[where] = items[by_id[np.argsort(ordered[where][by_id], kind="stable")]]
+    return order
+
+
+def _starts(ordered: np.ndarray) -> np.ndarray:
+    """Where each run of equal values of a sorted array begins."""
+    first = np.ones(len(ordered), dtype=bool)
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    return first

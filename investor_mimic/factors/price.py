@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 
 @dataclass(frozen=True)
@@ -39,11 +41,8 @@ def price_panels(
     the calendar's range that is not in the calendar (not an NYSE trading day) and two
     bars for the same (date, ticker) are errors.
     """
-    # factorize first: looking up 3,000 distinct labels beats hashing 7.5M strings
-    day_code, day_label = pd.factorize(prices["date"])
-    day = calendar.get_indexer(day_label)[day_code]
-    col_code, col_label = pd.factorize(prices["ticker"])
-    col = tickers.get_indexer(col_label)[col_code]
+    day = _day_rows(prices["date"], calendar)
+    col = _label_positions(prices["ticker"], tickers)
     off_calendar = (day < 0) & (prices["date"] <= calendar[-1]).to_numpy()
     if off_calendar.any():
         example = prices.loc[off_calendar, "date"].iloc[0].date()
@@ -80,6 +79,41 @@ def price_panels(
     )
 
 
+_DAY_NS = 86_400_000_000_000
+
+
+def _day_rows(dates: pd.Series, calendar: pd.DatetimeIndex) -> np.ndarray:
+    """The calendar row of each (midnight) date, -1 when not in the calendar.
+
+    Through a table by day number: a subtraction and a gather per bar instead of hashing
+    7.5M timestamps.
+    """
+    days = dates.to_numpy(dtype="datetime64[ns]").view(np.int64) // _DAY_NS
+    if not len(days):
+        return days
+    first, last = int(days.min()), int(days.max())
+    table = np.full(last - first + 1, -1, dtype=np.int64)
+    wanted = calendar.to_numpy(dtype="datetime64[ns]").view(np.int64) // _DAY_NS - first
+    inside = (wanted >= 0) & (wanted < len(table))
+    table[wanted[inside]] = np.flatnonzero(inside)
+    return table[days - first]
+
+
+def _label_positions(column: pd.Series, labels: pd.Index) -> np.ndarray:
+    """The position of each value in ``labels``, -1 when absent.
+
+    Arrow-backed strings are looked up by Arrow's hash table without becoming Python
+    objects (7.5M tickers: 0.11 s against 0.44 s for ``pd.factorize``).
+    """
+    dtype = column.dtype
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+        found = pc.index_in(pa.array(column), value_set=pa.array(labels.to_numpy(dtype=object)))
+        return pc.fill_null(found, -1).to_numpy().astype(np.int64)
+    # factorize first: looking up 3,000 distinct labels beats hashing 7.5M strings
+    code, label = pd.factorize(column)
+    return labels.get_indexer(label)[code]
+
+
 def _ffill_rows(values: np.ndarray, limit: int) -> None:
     """``DataFrame.ffill(limit=limit)`` in place: a missing value takes the row above's
     while at most ``limit`` values in a row have been missing.
@@ -98,24 +132,16 @@ def _ffill_rows(values: np.ndarray, limit: int) -> None:
         np.copyto(values[row], values[row - 1], where=missing & (run <= limit))
 
 
-def _cumsum_rows(values: np.ndarray) -> np.ndarray:
-    """Cumulative sum down the rows of an integer array, in place.
-
-    Row by row (each step one vectorised add across the tickers) rather than
-    ``np.cumsum(axis=0)``, which walks each column with a 24 kB stride. Integer sums are
-    exact, so the order cannot change a value.
-    """
-    for row in range(1, values.shape[0]):
-        np.add(values[row - 1], values[row], out=values[row])
-    return values
-
-
 def trailing_sums(
     values: np.ndarray, windows: tuple[int, ...], step: float = 1.0
 ) -> list[np.ndarray]:
     """:func:`trailing_sum` of a (row x column) float array for several windows at once.
 
-    The cumulative sums are built once and differenced per window.
+    The values are rounded to integer units once; each window's sum then runs down the
+    rows, adding the row that enters and subtracting the one that leaves, each step
+    vectorised across the columns. Integer sums are exact, so these are the bits of the
+    differences of cumulative sums (the definition), at cache speed: no full-size
+    cumulative or difference arrays (on the large world 0.3 s -> 0.05 s a window).
     """
     for window in windows:
         if window < 1:
@@ -125,21 +151,24 @@ def trailing_sums(
     if step != 1.0:
         units /= step
     np.rint(units, out=units)
-    sums = _cumsum_rows(units.astype(np.int64))
+    whole = units.astype(np.int64)
     del units
-    gaps = _cumsum_rows(missing.astype(np.int32))
-    del missing
-    out = []
-    for window in windows:
-        total = sums.astype(np.float64)
-        total[window:] = sums[window:] - sums[:-window]
-        if step != 1.0:
-            total *= step
-        gap = gaps[window:] - gaps[:-window]
-        total[window:][gap > 0] = np.nan
-        total[:window][gaps[:window] > 0] = np.nan
-        total[: window - 1] = np.nan
-        out.append(total)
+    n_rows, n_cols = values.shape
+    out = [np.empty(values.shape, dtype=np.float64) for _ in windows]
+    sums = [np.zeros(n_cols, dtype=np.int64) for _ in windows]
+    last_missing = np.full(n_cols, -n_rows - max(windows), dtype=np.int64)  # row per column
+    any_missing = missing.any(axis=1)
+    for row in range(n_rows):
+        if any_missing[row]:
+            np.copyto(last_missing, row, where=missing[row])
+        for window, total, result in zip(windows, sums, out, strict=True):
+            total += whole[row]
+            if row >= window:
+                total -= whole[row - window]
+            np.multiply(total, step, out=result[row])  # the int64 sum rounded to float64, scaled
+            np.copyto(result[row], np.nan, where=last_missing > row - window)
+    for window, result in zip(windows, out, strict=True):
+        result[: window - 1] = np.nan
     return out
 
 
@@ -166,7 +195,20 @@ def momentum_12_1(close: pd.DataFrame, lookback: int = 252, skip: int = 21) -> p
     """
     if not 0 <= skip < lookback:
         raise ValueError(f"momentum_12_1: need 0 <= skip < lookback, got {skip}, {lookback}")
-    return close.shift(skip) / close.shift(lookback) - 1.0
+    values = close.to_numpy(dtype=np.float64)
+    out = _lagged_ratio(values, skip, lookback)
+    return pd.DataFrame(out, index=close.index, columns=close.columns, copy=False)
+
+
+def _lagged_ratio(values: np.ndarray, recent: int, lag: int) -> np.ndarray:
+    """``values[D - recent] / values[D - lag] - 1`` per row D (NaN for D < lag): what
+    ``shift(recent) / shift(lag) - 1`` computes, without the two shifted copies."""
+    n = len(values)
+    out = np.full(values.shape, np.nan)
+    if lag < n:
+        np.divide(values[lag - recent : n - recent], values[: n - lag], out=out[lag:])
+        out[lag:] -= 1.0
+    return out
 
 
 def trend(close: pd.DataFrame, windows: tuple[int, ...] = (50, 200)) -> pd.DataFrame:
@@ -190,9 +232,9 @@ def trend(close: pd.DataFrame, windows: tuple[int, ...] = (50, 200)) -> pd.DataF
 
 def relative_strength(close: pd.DataFrame, benchmark: pd.Series, days: int = 63) -> pd.DataFrame:
     """``close[D] / close[D - days] - 1`` minus the same return of the benchmark."""
-    stock = close / close.shift(days) - 1.0
-    market = benchmark / benchmark.shift(days) - 1.0
-    return stock.sub(market, axis=0)
+    stock = _lagged_ratio(close.to_numpy(dtype=np.float64), 0, days)
+    stock -= _lagged_ratio(benchmark.to_numpy(dtype=np.float64), 0, days)[:, None]
+    return pd.DataFrame(stock, index=close.index, columns=close.columns, copy=False)
 
 
 def volume_accumulation(close: pd.DataFrame, volume: pd.DataFrame, days: int = 50) -> pd.DataFrame:
