@@ -42,10 +42,16 @@ def net_dollars(
     cents = np.rint(trades["value_usd"].to_numpy(np.float64) * 100).astype(np.int64)
     rows = known.get_indexer(pd.Index(trades["known_date"])) + 1
     np.add.at(grid, (rows, col), cents)
-    cumulative = np.cumsum(grid, axis=0)  # row i: all trades known on the first i known dates
+    # row i: all trades known on the first i known dates (row by row, each step
+    # vectorised across tickers: cumsum(axis=0) walks each column with a 24 kB stride)
+    for i in range(1, len(grid)):
+        np.add(grid[i - 1], grid[i], out=grid[i])
     upto = known.searchsorted(calendar, side="right")
     before = known.searchsorted(calendar - pd.Timedelta(days=window_days), side="right")
-    net = (cumulative[upto] - cumulative[before]) / 100.0
+    net = np.empty((len(calendar), len(tickers)))
+    for day, (a, b) in enumerate(zip(upto, before, strict=True)):
+        np.subtract(grid[a], grid[b], out=net[day])  # exact cents, then rounded to float64
+    net /= 100.0
     return pd.DataFrame(net, index=calendar, columns=tickers, copy=False)
 
 
