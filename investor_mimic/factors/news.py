@@ -10,6 +10,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from investor_mimic.factors import grid
+
+#: Target rows (days) filled at a time: 64 x 3,000 tickers (1.5 MB) stay in cache while
+#: the lags are added.
+_TARGET_ROWS = 64
+
 
 def news_sentiment(
     news: pd.DataFrame,
@@ -36,7 +42,7 @@ def news_sentiment(
         raise ValueError(
             f"news_sentiment: need half_life > 0 and window >= 1, got {half_life} and {window}"
         )
-    col = tickers.get_indexer(pd.Index(news["ticker"]))
+    col = grid.label_positions(news["ticker"], tickers)
     day = calendar.searchsorted(news["trading_date"].to_numpy(), side="left")
     (keep,) = np.nonzero((col >= 0) & (day < len(calendar)))
     shape = (len(calendar), len(tickers))
@@ -51,19 +57,27 @@ def news_sentiment(
     daily = np.bincount(np.cumsum(first) - 1, weights=score, minlength=len(cells))
     # Spread each cell's day over the next ``window`` rows, lag by lag as a dense
     # ``decayed[age:] += w * daily[:-age]`` from a zero grid would (adding 0 changes
-    # nothing), on the cells with news only: a lag is one gather and one scatter of the
-    # ~7 % non-empty cells. NaN marks "no item in the window yet" and counts as that 0:
-    # scores are finite by the news contract, so no sum is NaN.
-    size = shape[0] * shape[1]
-    decayed = np.full(size, np.nan)
-    decayed[cells] = daily
-    for age in range(1, min(window, len(calendar))):  # a loop over lags, not dates
-        reach = int(cells.searchsorted(size - age * shape[1]))  # targets still on the grid
-        target = cells[:reach] + age * shape[1]
-        current = decayed[target]
-        current[np.isnan(current)] = 0.0
-        current += 0.5 ** (age / half_life) * daily[:reach]
-        decayed[target] = current
+    # nothing), on the cells with news only, and a block of target rows at a time so the
+    # rows being added to stay in cache. NaN marks "no item in the window yet" and counts
+    # as that 0: scores are finite by the news contract, so no sum is NaN.
+    width = shape[1]
+    decayed = np.full(shape[0] * width, np.nan)
+    lags = range(min(window, len(calendar)))
+    weights = [0.5 ** (age / half_life) for age in lags]
+    for first_row in range(0, shape[0], _TARGET_ROWS):
+        last_row = min(first_row + _TARGET_ROWS, shape[0])
+        part = decayed[first_row * width : last_row * width]
+        for age in lags:  # ascending: each cell adds its lags in a fixed order
+            origin = (first_row - age) * width
+            lo, hi = cells.searchsorted([origin, (last_row - age) * width])
+            target = cells[lo:hi] - origin
+            if age == 0:
+                part[target] = daily[lo:hi]
+                continue
+            current = part[target]
+            current[np.isnan(current)] = 0.0
+            current += weights[age] * daily[lo:hi]
+            part[target] = current
     return pd.DataFrame(decayed.reshape(shape), index=calendar, columns=tickers, copy=False)
 
 

@@ -21,6 +21,9 @@ another date's values (tested).
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pandas as pd
 
@@ -124,6 +127,9 @@ def zscore(panel: pd.DataFrame, *, demean: bool = True) -> pd.DataFrame:
 #: change a value.
 BLOCK_ROWS = 128
 
+#: Threads normalising blocks at once: the machine's cores, at most 2 (the target box's).
+THREADS = min(2, os.cpu_count() or 1)
+
 
 def _normalise_block(block: np.ndarray, q: float) -> None:
     """Winsorise and z-score a C-ordered block of rows in place, as ``zscore(winsorise(.))``.
@@ -135,7 +141,7 @@ def _normalise_block(block: np.ndarray, q: float) -> None:
     not finite (infinite inputs) takes the general path.
     """
     missing = np.isnan(block)
-    count = block.shape[1] - np.count_nonzero(missing, axis=1)
+    count = block.shape[1] - np.sum(missing, axis=1)
     ordered = np.sort(block, axis=1)  # NaN sorts last
     low, high = _quantiles_of_sorted(ordered, count, q)
     last = np.maximum(count - 1, 0)[:, None]
@@ -162,7 +168,7 @@ def _normalise_block(block: np.ndarray, q: float) -> None:
     largest = np.max(np.abs(extremes), axis=1)
     block -= mean[:, None]  # the deviation; NaN where missing
     np.square(block, out=zeroed)
-    np.copyto(zeroed, 0.0, where=missing)
+    np.fmax(zeroed, 0.0, out=zeroed)  # NaN -> 0; a square (never -0.0) is left as it is
     with np.errstate(invalid="ignore", divide="ignore"):
         spread = np.sqrt(np.sum(zeroed, axis=1) / count)
         informative = (count >= 2) & (spread > 1e-12 * largest)
@@ -198,27 +204,41 @@ def normalise_cells(
     statistic (as if NaN) and of the result: it holds the listed cells in row-major
     order, the order of the factor panel's rows, so no full-size output is built and
     compacted afterwards. Without it, every cell (``values.size``).
+
+    Blocks are independent and write disjoint slices, so :data:`THREADS` threads share
+    them; NumPy releases the GIL in the sorts and passes that make up the work.
     """
     if not 0.0 <= q < 0.5:
         raise ValueError(f"winsorise: quantile {q} is not in [0, 0.5)")
+    n_rows, width = values.shape
     if listed is None:
-        out = np.empty(values.size, dtype=np.float64)
+        offsets = np.arange(n_rows + 1) * width
+        unlisted = np.empty(0, dtype=np.int64)
     else:
-        per_row = np.count_nonzero(listed, axis=1)
-        offsets = np.concatenate([[0], np.cumsum(per_row)])
-        out = np.empty(int(offsets[-1]), dtype=np.float64)
-    width = values.shape[1]
-    for start in range(0, values.shape[0], BLOCK_ROWS):
-        stop = min(start + BLOCK_ROWS, values.shape[0])
+        offsets = np.concatenate([[0], np.cumsum(np.count_nonzero(listed, axis=1))])
+        unlisted = np.flatnonzero(~listed)  # few: set one by one, not by a full mask
+    out = np.empty(int(offsets[-1]), dtype=np.float64)
+
+    def run(start: int) -> None:
+        stop = min(start + BLOCK_ROWS, n_rows)
         block = np.array(values[start:stop], dtype=np.float64, order="C")
         if listed is None:
             _normalise_block(block, q)
-            out[start * width : stop * width] = block.reshape(-1)
+            out[offsets[start] : offsets[stop]] = block.reshape(-1)
         else:
-            cells = listed[start:stop]
-            np.copyto(block, np.nan, where=~cells)
+            lo, hi = unlisted.searchsorted([start * width, stop * width])
+            block.reshape(-1)[unlisted[lo:hi] - start * width] = np.nan
             _normalise_block(block, q)
-            out[offsets[start] : offsets[stop]] = block[cells]
+            out[offsets[start] : offsets[stop]] = block[listed[start:stop]]
+
+    starts = range(0, n_rows, BLOCK_ROWS)
+    if THREADS > 1 and len(starts) > 1:
+        with ThreadPoolExecutor(THREADS) as pool:
+            for _ in pool.map(run, starts):  # re-raises a block's error
+                pass
+    else:
+        for start in starts:
+            run(start)
     return out
 
 
