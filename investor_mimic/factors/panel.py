@@ -104,19 +104,31 @@ class _Cells:
         return cls(dates, tickers, states, runs, listed, bool(listed.all()))
 
     def rows(self) -> dict[str, pd.Series]:
-        """The panel's key columns: date, ticker and sector of each listed cell."""
-        shape = self.listed.shape
-        per_date = shape[1] if self.everywhere else np.count_nonzero(self.listed, axis=1)
+        """The panel's key columns: date, ticker and sector of each listed cell.
+
+        With unlisted cells, the ticker and sector columns are filled date by date (a
+        few thousand small copies) rather than built full-size and then compacted.
+        """
+        n_dates, n_tickers = self.listed.shape
+        tickers = self.tickers.to_numpy(dtype=object)
+        if self.everywhere:
+            per_date = np.full(n_dates, n_tickers)
+            ticker = np.repeat(tickers[None, :], n_dates, axis=0).reshape(-1)
+            sector = np.repeat(self.states, self.runs, axis=0).reshape(-1)
+        else:
+            per_date = np.count_nonzero(self.listed, axis=1)
+            ticker = np.empty(int(per_date.sum()), dtype=object)
+            sector = np.empty(len(ticker), dtype=object)
+            stops = np.cumsum(per_date)
+            run_of_date = np.repeat(np.arange(len(self.runs)), self.runs)
+            for day, (stop, run) in enumerate(zip(stops, run_of_date, strict=True)):
+                cells, start = self.listed[day], stop - per_date[day]
+                ticker[start:stop] = tickers[cells]
+                sector[start:stop] = self.states[run][cells]
         return {
             "date": pd.Series(np.repeat(self.dates.to_numpy(dtype="datetime64[ns]"), per_date)),
-            "ticker": pd.Series(
-                self.column(np.repeat(self.tickers.to_numpy(dtype=object)[None, :], shape[0], 0)),
-                dtype=object,
-                copy=False,
-            ),
-            "sector": pd.Series(
-                self.column(np.repeat(self.states, self.runs, axis=0)), dtype=object, copy=False
-            ),
+            "ticker": pd.Series(ticker, dtype=object, copy=False),
+            "sector": pd.Series(sector, dtype=object, copy=False),
         }
 
     def column(self, wide: np.ndarray) -> np.ndarray:
