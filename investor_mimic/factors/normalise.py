@@ -21,9 +21,6 @@ another date's values (tested).
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 import pandas as pd
 
@@ -127,9 +124,6 @@ def zscore(panel: pd.DataFrame, *, demean: bool = True) -> pd.DataFrame:
 #: change a value.
 BLOCK_ROWS = 128
 
-#: Threads normalising blocks at once: the machine's cores, at most 2 (the target box's).
-THREADS = min(2, os.cpu_count() or 1)
-
 
 def _normalise_block(block: np.ndarray, q: float) -> None:
     """Winsorise and z-score a C-ordered block of rows in place, as ``zscore(winsorise(.))``.
@@ -204,9 +198,6 @@ def normalise_cells(
     statistic (as if NaN) and of the result: it holds the listed cells in row-major
     order, the order of the factor panel's rows, so no full-size output is built and
     compacted afterwards. Without it, every cell (``values.size``).
-
-    Blocks are independent and write disjoint slices, so :data:`THREADS` threads share
-    them; NumPy releases the GIL in the sorts and passes that make up the work.
     """
     if not 0.0 <= q < 0.5:
         raise ValueError(f"winsorise: quantile {q} is not in [0, 0.5)")
@@ -218,8 +209,7 @@ def normalise_cells(
         offsets = np.concatenate([[0], np.cumsum(np.count_nonzero(listed, axis=1))])
         unlisted = np.flatnonzero(~listed)  # few: set one by one, not by a full mask
     out = np.empty(int(offsets[-1]), dtype=np.float64)
-
-    def run(start: int) -> None:
+    for start in range(0, n_rows, BLOCK_ROWS):
         stop = min(start + BLOCK_ROWS, n_rows)
         block = np.array(values[start:stop], dtype=np.float64, order="C")
         if listed is None:
@@ -230,15 +220,6 @@ def normalise_cells(
             block.reshape(-1)[unlisted[lo:hi] - start * width] = np.nan
             _normalise_block(block, q)
             out[offsets[start] : offsets[stop]] = block[listed[start:stop]]
-
-    starts = range(0, n_rows, BLOCK_ROWS)
-    if THREADS > 1 and len(starts) > 1:
-        with ThreadPoolExecutor(THREADS) as pool:
-            for _ in pool.map(run, starts):  # re-raises a block's error
-                pass
-    else:
-        for start in starts:
-            run(start)
     return out
 
 
