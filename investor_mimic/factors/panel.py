@@ -143,18 +143,24 @@ def _raw_values(
     registry: FactorRegistry,
 ) -> Iterator[tuple[str, np.ndarray]]:
     """Each registered factor, un-normalised, one at a time (so a caller can drop each), as
-    a (date x ticker) array, unlisted cells not masked yet (it may be a view)."""
+    a (date x ticker) array, unlisted cells not masked yet (it may be a view).
+
+    Factors that read prices come first (else in registry order), so the two price
+    panels (120 MB on the large world) are dropped before most other results exist;
+    callers put the columns back in registry order.
+    """
     dates = cells.dates
     values = registry.params(params)
     calendar = _calendar(inputs, dates)
     data = FactorData(inputs, calendar, cells.tickers, values["price_fill_limit"])
     rows = calendar.get_indexer(dates)  # requested dates are trading days in the calendar
     contiguous = bool((np.diff(rows) == 1).all())
-    reads_prices = [i for i, f in enumerate(registry) if "prices" in f.inputs]
-    for i, f in enumerate(registry):
+    factors = sorted(registry, key=lambda f: "prices" not in f.inputs)  # stable
+    last_reader = max((i for i, f in enumerate(factors) if "prices" in f.inputs), default=-1)
+    for i, f in enumerate(factors):
         wide = f.compute(data, **{p: values[p] for p in f.params}).to_numpy(dtype=np.float64)
-        if i == (reads_prices[-1] if reads_prices else -1):
-            data.forget_prices()  # no later factor reads them: 120 MB less from here on
+        if i == last_reader:
+            data.forget_prices()  # no later factor reads them
         yield f.name, wide[rows[0] : rows[-1] + 1] if contiguous else wide[rows]
 
 
@@ -168,7 +174,7 @@ def raw_factor_panels(
     universe tickers), in registry order; NaN wherever the ticker is not listed."""
     dates = requested_dates(dates)
     cells = _Cells.of(inputs.universe, dates, security_master.tickers(inputs.universe))
-    return {
+    panels = {
         name: pd.DataFrame(
             wide if cells.everywhere else np.where(cells.listed, wide, np.nan),
             index=dates,
@@ -177,6 +183,7 @@ def raw_factor_panels(
         )
         for name, wide in _raw_values(inputs, cells, params, registry)
     }
+    return {name: panels[name] for name in registry.names}
 
 
 def _long_frame(cells: _Cells, values: dict[str, np.ndarray]) -> pd.DataFrame:
@@ -205,7 +212,7 @@ def raw_factors(
         name: np.ascontiguousarray(cells.column(wide))
         for name, wide in _raw_values(inputs, cells, params, registry)
     }
-    return _long_frame(cells, values)
+    return _long_frame(cells, {name: values[name] for name in registry.names})
 
 
 def compute_factor_panel(
@@ -241,4 +248,4 @@ def compute_factor_panel(
         if advance is not None:
             advance(1, raw.size)
         del raw
-    return _long_frame(cells, normalised)
+    return _long_frame(cells, {name: normalised[name] for name in registry.names})
