@@ -126,7 +126,9 @@ class _Cells:
                 ticker[start:stop] = tickers[cells]
                 sector[start:stop] = self.states[run][cells]
         return {
-            "date": pd.Series(np.repeat(self.dates.to_numpy(dtype="datetime64[ns]"), per_date)),
+            "date": pd.Series(
+                np.repeat(self.dates.to_numpy(dtype="datetime64[ns]"), per_date), copy=False
+            ),
             "ticker": pd.Series(ticker, dtype=object, copy=False),
             "sector": pd.Series(sector, dtype=object, copy=False),
         }
