@@ -67,6 +67,10 @@ def _calendar(inputs: FactorInputs, dates: pd.DatetimeIndex) -> pd.DatetimeIndex
     return trading_days(min(firsts).date(), dates[-1].date())
 
 
+#: Dates per chunk when the key columns skip unlisted cells (a 6 MB temporary at most).
+_KEY_ROWS = 256
+
+
 @dataclass(frozen=True)
 class _Cells:
     """The panel's (date x ticker) cells: which are listed, with which sector.
@@ -106,8 +110,8 @@ class _Cells:
     def rows(self) -> dict[str, pd.Series]:
         """The panel's key columns: date, ticker and sector of each listed cell.
 
-        With unlisted cells, the ticker and sector columns are filled date by date (a
-        few thousand small copies) rather than built full-size and then compacted.
+        With unlisted cells, the ticker and sector columns are filled a chunk of dates at a
+        time from broadcast rows (no full-size grid to compact, no per-date loop).
         """
         n_dates, n_tickers = self.listed.shape
         tickers = self.tickers.to_numpy(dtype=object)
@@ -117,14 +121,18 @@ class _Cells:
             sector = np.repeat(self.states, self.runs, axis=0).reshape(-1)
         else:
             per_date = np.count_nonzero(self.listed, axis=1)
-            ticker = np.empty(int(per_date.sum()), dtype=object)
+            offsets = np.concatenate([[0], np.cumsum(per_date)])
+            ticker = np.empty(int(offsets[-1]), dtype=object)
             sector = np.empty(len(ticker), dtype=object)
-            stops = np.cumsum(per_date)
-            run_of_date = np.repeat(np.arange(len(self.runs)), self.runs)
-            for day, (stop, run) in enumerate(zip(stops, run_of_date, strict=True)):
-                cells, start = self.listed[day], stop - per_date[day]
-                ticker[start:stop] = tickers[cells]
-                sector[start:stop] = self.states[run][cells]
+            run_starts = np.concatenate([[0], np.cumsum(self.runs)])
+            for run, state in enumerate(self.states):
+                for first in range(run_starts[run], run_starts[run + 1], _KEY_ROWS):
+                    last = min(first + _KEY_ROWS, run_starts[run + 1])
+                    cells = self.listed[first:last]
+                    shape = (last - first, n_tickers)
+                    into = slice(offsets[first], offsets[last])
+                    ticker[into] = np.broadcast_to(tickers, shape)[cells]
+                    sector[into] = np.broadcast_to(state, shape)[cells]
         return {
             "date": pd.Series(
                 np.repeat(self.dates.to_numpy(dtype="datetime64[ns]"), per_date), copy=False
