@@ -45,8 +45,14 @@ def _row_mean(values: np.ndarray) -> np.ndarray:
 
 def row_quantiles(values: np.ndarray, q: float) -> tuple[np.ndarray, np.ndarray]:
     """Per-row ``q`` and ``1 - q`` quantiles over the non-NaN values (NaN for empty rows)."""
-    ordered = np.sort(values, axis=1)  # NaN sorts last
     count = np.sum(~np.isnan(values), axis=1)
+    return _quantiles_of_sorted(np.sort(values, axis=1), count, q)  # NaN sorts last
+
+
+def _quantiles_of_sorted(
+    ordered: np.ndarray, count: np.ndarray, q: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`row_quantiles` from rows already sorted (NaN last) and their value counts."""
     out = []
     for level in (q, 1.0 - q):
         position = level * np.maximum(count - 1, 0)
@@ -119,43 +125,101 @@ def zscore(panel: pd.DataFrame, *, demean: bool = True) -> pd.DataFrame:
 BLOCK_ROWS = 128
 
 
-def normalise_values(
-    values: np.ndarray, *, q: float = 0.01, out: np.ndarray | None = None
-) -> np.ndarray:
-    """:func:`normalise` without sectors on a (date x ticker) float64 array, block by block.
+def _normalise_block(block: np.ndarray, q: float) -> None:
+    """Winsorise and z-score a C-ordered block of rows in place, as ``zscore(winsorise(.))``.
 
-    The same operations as ``zscore(winsorise(...))`` in the same order, on blocks of
-    rows, written into ``out`` (a new array when ``None``; may be ``values`` itself).
+    Three passes fewer than the general path, with the same bits: clipping is monotone,
+    so a row's largest clipped ``|x|`` is that of its clipped smallest or largest value
+    (read off the sorted row), and with finite bounds clipping makes no new NaN, so the
+    cells missing before are the cells missing after. A block whose bounds or means are
+    not finite (infinite inputs) takes the general path.
+    """
+    missing = np.isnan(block)
+    count = block.shape[1] - np.sum(missing, axis=1)
+    ordered = np.sort(block, axis=1)  # NaN sorts last
+    low, high = _quantiles_of_sorted(ordered, count, q)
+    last = np.maximum(count - 1, 0)[:, None]
+    with np.errstate(invalid="ignore"):
+        extremes = np.clip(
+            np.concatenate([ordered[:, :1], np.take_along_axis(ordered, last, axis=1)], axis=1),
+            low[:, None],
+            high[:, None],
+        )
+        np.clip(block, low[:, None], high[:, None], out=block)
+    del ordered
+    rows = count > 0
+    zeroed = block.copy()  # nansum's own steps: NaN -> 0, a pairwise row sum
+    np.copyto(zeroed, 0.0, where=missing)
+    total = np.sum(zeroed, axis=1)
+    mean = np.where(rows, total / np.maximum(count, 1), np.nan)
+    if not (
+        np.isfinite(low[rows]).all()
+        and np.isfinite(high[rows]).all()
+        and np.isfinite(mean[rows]).all()
+    ):
+        _normalise_block_general(block)
+        return
+    largest = np.max(np.abs(extremes), axis=1)
+    block -= mean[:, None]  # the deviation; NaN where missing
+    np.square(block, out=zeroed)
+    np.fmax(zeroed, 0.0, out=zeroed)  # NaN -> 0; a square (never -0.0) is left as it is
+    with np.errstate(invalid="ignore", divide="ignore"):
+        spread = np.sqrt(np.sum(zeroed, axis=1) / count)
+        informative = (count >= 2) & (spread > 1e-12 * largest)
+        block /= np.where(informative, spread, np.nan)[:, None]
+
+
+def _normalise_block_general(block: np.ndarray) -> None:
+    """:func:`_normalise_block` after clipping, for blocks holding infinities."""
+    missing = np.isnan(block)
+    count = block.shape[1] - np.count_nonzero(missing, axis=1)
+    # max |nan_to_num(x)|: NaN counts 0 (fmax skips it), ±inf the largest float
+    largest = np.minimum(
+        np.fmax.reduce(np.abs(block), axis=1, initial=0.0), np.finfo(np.float64).max
+    )
+    zeroed = np.where(missing, 0.0, block)
+    total = np.sum(zeroed, axis=1)
+    mean = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    block -= mean[:, None]  # the deviation
+    np.square(block, out=zeroed)
+    zeroed[np.isnan(zeroed)] = 0.0  # (inf - inf is NaN too)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        spread = np.sqrt(np.sum(zeroed, axis=1) / count)
+        informative = (count >= 2) & (spread > 1e-12 * largest)
+        block /= np.where(informative, spread, np.nan)[:, None]
+
+
+def normalise_cells(
+    values: np.ndarray, *, q: float = 0.01, listed: np.ndarray | None = None
+) -> np.ndarray:
+    """:func:`normalise` without sectors on a (date x ticker) array, block by block.
+
+    With a boolean ``listed`` of the same shape, the other cells are left out of every
+    statistic (as if NaN) and of the result: it holds the listed cells in row-major
+    order, the order of the factor panel's rows, so no full-size output is built and
+    compacted afterwards. Without it, every cell (``values.size``).
     """
     if not 0.0 <= q < 0.5:
         raise ValueError(f"winsorise: quantile {q} is not in [0, 0.5)")
-    out = np.empty(values.shape, dtype=np.float64) if out is None else out
-    for start in range(0, values.shape[0], BLOCK_ROWS):
-        block = np.array(values[start : start + BLOCK_ROWS], dtype=np.float64, order="C")
-        low, high = row_quantiles(block, q)
-        with np.errstate(invalid="ignore"):
-            np.clip(block, low[:, None], high[:, None], out=block)
-        missing = np.isnan(block)
-        count = block.shape[1] - np.count_nonzero(missing, axis=1)
-        # max |nan_to_num(x)|: NaN counts 0 (fmax skips it), ±inf the largest float
-        largest = np.minimum(
-            np.fmax.reduce(np.abs(block), axis=1, initial=0.0), np.finfo(np.float64).max
-        )
-        # nansum's own steps (NaN -> 0, then a pairwise sum of each contiguous row)
-        zeroed = np.where(missing, 0.0, block)
-        total = np.sum(zeroed, axis=1)
-        mean = np.where(count > 0, total / np.maximum(count, 1), np.nan)
-        block -= mean[:, None]  # the deviation
-        np.square(block, out=zeroed)
-        zeroed[np.isnan(zeroed)] = 0.0  # (inf - inf is NaN too)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            spread = np.sqrt(np.sum(zeroed, axis=1) / count)
-            informative = (count >= 2) & (spread > 1e-12 * largest)
-            np.divide(
-                block,
-                np.where(informative, spread, np.nan)[:, None],
-                out=out[start : start + BLOCK_ROWS],
-            )
+    n_rows, width = values.shape
+    if listed is None:
+        offsets = np.arange(n_rows + 1) * width
+        unlisted = np.empty(0, dtype=np.int64)
+    else:
+        offsets = np.concatenate([[0], np.cumsum(np.count_nonzero(listed, axis=1))])
+        unlisted = np.flatnonzero(~listed)  # few: set one by one, not by a full mask
+    out = np.empty(int(offsets[-1]), dtype=np.float64)
+    for start in range(0, n_rows, BLOCK_ROWS):
+        stop = min(start + BLOCK_ROWS, n_rows)
+        block = np.array(values[start:stop], dtype=np.float64, order="C")
+        if listed is None:
+            _normalise_block(block, q)
+            out[offsets[start] : offsets[stop]] = block.reshape(-1)
+        else:
+            lo, hi = unlisted.searchsorted([start * width, stop * width])
+            block.reshape(-1)[unlisted[lo:hi] - start * width] = np.nan
+            _normalise_block(block, q)
+            out[offsets[start] : offsets[stop]] = block[listed[start:stop]]
     return out
 
 
@@ -165,7 +229,7 @@ def normalise(
     """Winsorise, then z-score per date; with ``sectors`` (see :func:`sector_demean`),
     demean within sector first."""
     if sectors is None:
-        values = normalise_values(panel.to_numpy(dtype=np.float64), q=q)
+        values = normalise_cells(panel.to_numpy(dtype=np.float64), q=q).reshape(panel.shape)
         return pd.DataFrame(values, index=panel.index, columns=panel.columns, copy=False)
     clipped = winsorise(panel, q)
     return zscore(sector_demean(clipped, sectors), demean=False)

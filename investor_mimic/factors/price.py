@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from investor_mimic.factors import grid
+
 
 @dataclass(frozen=True)
 class PricePanels:
@@ -39,12 +41,11 @@ def price_panels(
     the calendar's range that is not in the calendar (not an NYSE trading day) and two
     bars for the same (date, ticker) are errors.
     """
-    # factorize first: looking up 3,000 distinct labels beats hashing 7.5M strings
-    day_code, day_label = pd.factorize(prices["date"])
-    day = calendar.get_indexer(day_label)[day_code]
-    col_code, col_label = pd.factorize(prices["ticker"])
-    col = tickers.get_indexer(col_label)[col_code]
-    off_calendar = (day < 0) & (prices["date"] <= calendar[-1]).to_numpy()
+    day = grid.day_rows(prices["date"], calendar)
+    col = grid.label_positions(prices["ticker"], tickers)
+    off_calendar = day < 0
+    if off_calendar.any():
+        off_calendar &= (prices["date"] <= calendar[-1]).to_numpy()
     if off_calendar.any():
         example = prices.loc[off_calendar, "date"].iloc[0].date()
         raise ValueError(
@@ -52,8 +53,12 @@ def price_panels(
             f"e.g. {example}"
         )
     keep = (day >= 0) & (col >= 0)
+    every = bool(keep.all())  # the usual case: no copies of the kept bars
     shape = (len(calendar), len(tickers))
-    cell = day[keep] * shape[1] + col[keep]  # flat (row-major) cell of each bar
+    cell = day if every else day[keep]  # made the flat (row-major) cell of each bar, in place
+    cell *= shape[1]
+    cell += col if every else col[keep]
+    del day, col
     # bars sorted by (date, ticker) are the usual case: strictly increasing cells cannot
     # repeat, which is one cheap pass instead of a count per cell
     if len(cell) > 1 and not (cell[1:] > cell[:-1]).all():
@@ -69,8 +74,9 @@ def price_panels(
     del repeats
     close = np.full(shape, np.nan)
     volume = np.full(shape, np.nan)
-    close.reshape(-1)[cell] = prices["close"].to_numpy(np.float64)[keep]
-    volume.reshape(-1)[cell] = prices["volume"].to_numpy(np.float64)[keep]
+    for panel, column in ((close, "close"), (volume, "volume")):
+        bars = prices[column].to_numpy(np.float64)
+        panel.reshape(-1)[cell] = bars if every else bars[keep]
     del cell
     _ffill_rows(close, fill_limit)
     volume[np.isnan(volume) & ~np.isnan(close)] = 0.0
@@ -98,48 +104,48 @@ def _ffill_rows(values: np.ndarray, limit: int) -> None:
         np.copyto(values[row], values[row - 1], where=missing & (run <= limit))
 
 
-def _cumsum_rows(values: np.ndarray) -> np.ndarray:
-    """Cumulative sum down the rows of an integer array, in place.
-
-    Row by row (each step one vectorised add across the tickers) rather than
-    ``np.cumsum(axis=0)``, which walks each column with a 24 kB stride. Integer sums are
-    exact, so the order cannot change a value.
-    """
-    for row in range(1, values.shape[0]):
-        np.add(values[row - 1], values[row], out=values[row])
-    return values
-
-
 def trailing_sums(
     values: np.ndarray, windows: tuple[int, ...], step: float = 1.0
 ) -> list[np.ndarray]:
     """:func:`trailing_sum` of a (row x column) float array for several windows at once.
 
-    The cumulative sums are built once and differenced per window.
+    One pass down the rows: each row is rounded to integer units (kept in a ring of the
+    last ``max(windows)`` rows) and each window's sum adds the row that enters and
+    subtracts the one that leaves, every step vectorised across the columns. Integer
+    sums are exact, so these are the bits of the differences of cumulative sums (the
+    definition), with no full-size temporaries: each one costs page faults as well as
+    a pass (on the large world the panel's many 60 MB arrays cost more system than user
+    time).
     """
     for window in windows:
         if window < 1:
             raise ValueError(f"trailing_sum: window must be >= 1, got {window}")
-    missing = np.isnan(values)
-    units = np.where(missing, 0.0, values)
-    if step != 1.0:
-        units /= step
-    np.rint(units, out=units)
-    sums = _cumsum_rows(units.astype(np.int64))
-    del units
-    gaps = _cumsum_rows(missing.astype(np.int32))
-    del missing
-    out = []
-    for window in windows:
-        total = sums.astype(np.float64)
-        total[window:] = sums[window:] - sums[:-window]
+    n_rows, n_cols = values.shape
+    depth = max(windows) + 1
+    ring = np.zeros((depth, n_cols), dtype=np.int64)  # integer units of the last rows
+    units = np.empty(n_cols)
+    missing = np.empty(n_cols, dtype=bool)
+    last_missing = np.full(n_cols, -n_rows - depth, dtype=np.int64)  # row per column
+    out = [np.empty(values.shape, dtype=np.float64) for _ in windows]
+    sums = [np.zeros(n_cols, dtype=np.int64) for _ in windows]
+    for row in range(n_rows):
+        np.isnan(values[row], out=missing)
+        np.copyto(units, values[row])
+        units[missing] = 0.0
         if step != 1.0:
-            total *= step
-        gap = gaps[window:] - gaps[:-window]
-        total[window:][gap > 0] = np.nan
-        total[:window][gaps[:window] > 0] = np.nan
-        total[: window - 1] = np.nan
-        out.append(total)
+            units /= step
+        np.rint(units, out=units)
+        whole = ring[row % depth]
+        whole[...] = units
+        np.copyto(last_missing, row, where=missing)
+        for window, total, result in zip(windows, sums, out, strict=True):
+            total += whole
+            if row >= window:
+                total -= ring[(row - window) % depth]
+            np.multiply(total, step, out=result[row])  # the int64 sum rounded to float64, scaled
+            np.copyto(result[row], np.nan, where=last_missing > row - window)
+    for window, result in zip(windows, out, strict=True):
+        result[: window - 1] = np.nan
     return out
 
 
@@ -166,7 +172,20 @@ def momentum_12_1(close: pd.DataFrame, lookback: int = 252, skip: int = 21) -> p
     """
     if not 0 <= skip < lookback:
         raise ValueError(f"momentum_12_1: need 0 <= skip < lookback, got {skip}, {lookback}")
-    return close.shift(skip) / close.shift(lookback) - 1.0
+    values = close.to_numpy(dtype=np.float64)
+    out = _lagged_ratio(values, skip, lookback)
+    return pd.DataFrame(out, index=close.index, columns=close.columns, copy=False)
+
+
+def _lagged_ratio(values: np.ndarray, recent: int, lag: int) -> np.ndarray:
+    """``values[D - recent] / values[D - lag] - 1`` per row D (NaN for D < lag): what
+    ``shift(recent) / shift(lag) - 1`` computes, without the two shifted copies."""
+    n = len(values)
+    out = np.full(values.shape, np.nan)
+    if lag < n:
+        np.divide(values[lag - recent : n - recent], values[: n - lag], out=out[lag:])
+        out[lag:] -= 1.0
+    return out
 
 
 def trend(close: pd.DataFrame, windows: tuple[int, ...] = (50, 200)) -> pd.DataFrame:
@@ -190,9 +209,9 @@ def trend(close: pd.DataFrame, windows: tuple[int, ...] = (50, 200)) -> pd.DataF
 
 def relative_strength(close: pd.DataFrame, benchmark: pd.Series, days: int = 63) -> pd.DataFrame:
     """``close[D] / close[D - days] - 1`` minus the same return of the benchmark."""
-    stock = close / close.shift(days) - 1.0
-    market = benchmark / benchmark.shift(days) - 1.0
-    return stock.sub(market, axis=0)
+    stock = _lagged_ratio(close.to_numpy(dtype=np.float64), 0, days)
+    stock -= _lagged_ratio(benchmark.to_numpy(dtype=np.float64), 0, days)[:, None]
+    return pd.DataFrame(stock, index=close.index, columns=close.columns, copy=False)
 
 
 def volume_accumulation(close: pd.DataFrame, volume: pd.DataFrame, days: int = 50) -> pd.DataFrame:

@@ -79,6 +79,10 @@ class FactorData:
     def benchmark_close(self) -> pd.Series:
         return self.bars.close[self.inputs.benchmark]
 
+    def forget_prices(self) -> None:
+        """Drop the price panels (built again if read again)."""
+        self.__dict__.pop("bars", None)
+
     def adv(self, days: int) -> pd.DataFrame:
         """Trailing average daily dollar volume of the universe over ``days``."""
         return price.average_dollar_volume(self.close, self.volume, days)
