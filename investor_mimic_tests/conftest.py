@@ -118,6 +118,7 @@ def redis_store_args() -> Iterator[tuple[str, str]]:
         client.close()
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's worker hook reads the marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Groups for pytest-xdist's ``--dist loadgroup`` (``make test`` runs two workers).
 
