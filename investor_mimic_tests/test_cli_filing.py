@@ -1,7 +1,10 @@
-"""``investor-mimic filing show`` end to end, in a subprocess like a user runs it."""
+"""``investor-mimic filing show`` end to end: the CLI's ``main`` with its output captured
+(one test runs it in a subprocess, as a user runs it; a subprocess per case cost ~1.5 s
+of imports each)."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
 import io
@@ -15,17 +18,42 @@ from typing import Any
 
 import pytest
 
+from investor_mimic.cli import main
 from investor_mimic_tests.helpers.filings import LTS_TOTAL_USD, edit_13f, in_thousands
 from investor_mimic_tests.helpers.paths import REPO
 
 FULL_13F = "13F-HR_0001894188-23-000007_full-submission.txt"
+COMMAND = [sys.executable, "-m", "investor_mimic.cli", "filing", "show"]
 RESTATEMENT = "SEC-sample_13F-HRA_restatement_synthetic-values.xml"
 
 
 def show(path: Path, fmt: str) -> subprocess.CompletedProcess[str]:
+    """``investor-mimic filing show PATH --format FMT`` in this process."""
+    args = ["filing", "show", str(path), "--format", fmt]
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(args)
+        except SystemExit as exit_:
+            code = exit_.code if isinstance(exit_.code, int) else 2
+    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
+
+
+def test_the_command_runs_as_a_user_runs_it(edgar_fixtures: Path) -> None:
+    """The console command in a subprocess prints what ``main`` prints in process."""
+    path = edgar_fixtures / FULL_13F
     env = os.environ | {"PYTHONPATH": str(REPO)}
-    return subprocess.run(
-        [sys.executable, "-m", "investor_mimic.cli", "filing", "show", str(path), "--format", fmt],
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "investor_mimic.cli",
+            "filing",
+            "show",
+            str(path),
+            "--format",
+            "json",
+        ],
         capture_output=True,
         text=True,
         cwd=REPO,
@@ -33,6 +61,18 @@ def show(path: Path, fmt: str) -> subprocess.CompletedProcess[str]:
         timeout=60,
         check=False,
     )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == json.loads(show(path, "json").stdout)
+    missing = subprocess.run(
+        [*COMMAND, f"{path}.nope"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert missing.returncode == 2 and missing.stderr.count("\n") == 1
 
 
 def ok_json(path: Path, warnings: int = 0) -> dict[str, Any]:
