@@ -13,7 +13,7 @@ from investor_mimic.defs.event_log import BatchingSqliteEventLogStorage
 from investor_mimic.defs.instance import prepare_home
 from investor_mimic.defs.stages import quiet_logs, range_tags
 
-days = dg.DailyPartitionsDefinition("2024-01-01", end_date="2024-02-01")
+days = dg.DailyPartitionsDefinition("2024-01-01", end_date="2024-01-11")
 
 
 class _Null(dg.IOManager):
@@ -44,7 +44,7 @@ def _run_range(instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
         [daily, daily_ok],
         instance=instance,
         resources={"io_manager": _Null()},
-        tags=range_tags("2024-01-01", "2024-01-31"),
+        tags=range_tags("2024-01-01", "2024-01-10"),
         run_config=quiet_logs(),
     )
 
