@@ -262,7 +262,12 @@ class Bench:
             elif _takes_context(checks_def):
                 # a frame check: the rule over the value (per-partition records are bookkeeping)
                 context = dg.build_asset_check_context(instance=self.instance)
-                list(cast(Iterable[Any], checks_def(context, value)))
+                extra = (  # a rule over who was listed when also gets the security master
+                    {"universe": pd.read_parquet(self.assets_dir / "universe.parquet")}
+                    if "universe" in checks_def.node_def.input_dict
+                    else {}
+                )
+                list(cast(Iterable[Any], checks_def(context, value, **extra)))
             else:  # a rule over the asset's value
                 checks_def(value)
 

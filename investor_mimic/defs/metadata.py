@@ -95,8 +95,12 @@ def is_range_run(context: dg.AssetExecutionContext) -> bool:
 def rows_per_partition(context: dg.AssetExecutionContext, frame: pd.DataFrame) -> None:
     """``dagster/row_count`` of each partition of the run, from the rows of ``frame`` that
     the IO manager stores in it (split by the asset's ``partition_expr``)."""
+    from dagster._core.execution.context.invocation import DirectAssetExecutionContext
+
     from investor_mimic.defs.io_manager import partition_labels
 
+    if isinstance(context, DirectAssetExecutionContext):
+        return  # called directly (benchmarks, notebooks): no materializations to carry them
     expr = context.assets_def.metadata_by_key[context.asset_key].get("partition_expr")
     expr = getattr(expr, "value", expr)
     if not expr:
