@@ -8,6 +8,7 @@ must exercise the real services, never silently skip them.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,12 +40,26 @@ def edgar_fixtures() -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny demo world (seed 3) generated once per test session; returns its folder."""
+def tiny_world(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """A tiny demo world (seed 3) generated once per test session; returns its folder.
+
+    Under pytest-xdist the workers share it: the first to take the lock generates it
+    (into a temporary folder, renamed when complete), the others wait and reuse it.
+    Tests only read it (a test that edits files works on a copy, ``make_sandbox``).
+    """
+    from filelock import FileLock
+
     from investor_mimic.demo import generate_world
 
-    root = tmp_path_factory.mktemp("world") / "tiny-3"
-    generate_world(root, size="tiny", seed=3)
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if worker_id != "master" else base  # the session's, all workers
+    root = shared / "tiny-world" / "tiny-3"
+    with FileLock(str(shared / "tiny-world.lock")):
+        if not root.exists():
+            partial = root.with_name("tiny-3.partial")
+            shutil.rmtree(partial, ignore_errors=True)
+            generate_world(partial, size="tiny", seed=3)
+            partial.rename(root)
     return root
 
 
