@@ -189,11 +189,11 @@ def test_sales_settle_before_buys_and_cash_never_goes_negative(url: str) -> None
 
 def _racing(url: str) -> None:
     ctx = multiprocessing.get_context("spawn")
+    # one pool for both races: each spawned process costs its imports once, not twice
     with ProcessPoolExecutor(max_workers=4, mp_context=ctx) as pool:
         results = list(pool.map(race_submit, [(url, "same-id", "AAA", 10.0)] * 4))
-    assert sorted(results) == ["DuplicateClientOrderIdError"] * 3 + ["accepted"]
-    write_bars(Warehouse(url), D1, BARS_D1)
-    with ProcessPoolExecutor(max_workers=4, mp_context=ctx) as pool:
+        assert sorted(results) == ["DuplicateClientOrderIdError"] * 3 + ["accepted"]
+        write_bars(Warehouse(url), D1, BARS_D1)
         settled = list(pool.map(race_settle, [url] * 4))
     assert sum(settled) == 1
     with Warehouse(url).engine.connect() as conn:
