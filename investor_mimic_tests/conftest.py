@@ -142,14 +142,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     module at most; every test judging the session's tiny demo run shares one worker, so
     the demo (the suite's longest fixture) runs once. Without xdist the marker is inert.
     """
-    demo_first = []
     for item in items:
         fixtures = getattr(item, "fixturenames", ())
         group = "tiny_demo" if "tiny_demo" in fixtures else item.nodeid.split("::")[0]
         item.add_marker(pytest.mark.xdist_group(group))
-        demo_first.append(group != "tiny_demo")
-    # The tiny demo's group is the longest chain of one worker (the demo, then the UI and
-    # the runner's tests on it): collected first, it starts first, and the other worker
-    # takes the rest meanwhile instead of the group starting late and ending last.
-    order = sorted(range(len(items)), key=demo_first.__getitem__)
-    items[:] = [items[i] for i in order]
