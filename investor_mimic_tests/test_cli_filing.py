@@ -39,39 +39,21 @@ def show(path: Path, fmt: str) -> subprocess.CompletedProcess[str]:
     return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
 
 
+def console(*args: str) -> subprocess.CompletedProcess[str]:
+    """``investor-mimic filing show ARGS`` in a subprocess, as a user runs it."""
+    env = os.environ | {"PYTHONPATH": str(REPO)}
+    return subprocess.run(
+        [*COMMAND, *args], capture_output=True, text=True, cwd=REPO, env=env, timeout=60
+    )
+
+
 def test_the_command_runs_as_a_user_runs_it(edgar_fixtures: Path) -> None:
     """The console command in a subprocess prints what ``main`` prints in process."""
     path = edgar_fixtures / FULL_13F
-    env = os.environ | {"PYTHONPATH": str(REPO)}
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "investor_mimic.cli",
-            "filing",
-            "show",
-            str(path),
-            "--format",
-            "json",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    done = console(str(path), "--format", "json")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == json.loads(show(path, "json").stdout)
-    missing = subprocess.run(
-        [*COMMAND, f"{path}.nope"],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    missing = console(f"{path}.nope")
     assert missing.returncode == 2 and missing.stderr.count("\n") == 1
 
 
