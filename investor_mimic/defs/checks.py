@@ -25,7 +25,7 @@ from dagster._core.events import (
 
 from investor_mimic.core.quality import Report
 from investor_mimic.defs.event_log import batches_check_results
-from investor_mimic.defs.io_manager import partition_labels
+from investor_mimic.defs.io_manager import partition_expr, partition_labels
 
 CheckFn = Callable[[pd.DataFrame], dg.AssetCheckResult]
 CheckEvent = dg.AssetCheckResult | dg.Output[None] | dg.AssetCheckEvaluation | DagsterEvent
@@ -156,10 +156,7 @@ def _by_partition(
     fn: CheckFn, value: pd.DataFrame, asset: dg.AssetsDefinition, partitions: Sequence[str]
 ) -> dict[str, dg.AssetCheckResult]:
     """``fn`` over each partition's rows, split as the IO manager splits a range."""
-    expr = asset.metadata_by_key[asset.key].get("partition_expr")
-    expr = getattr(expr, "value", expr)
-    if not expr:
-        raise ValueError(f"{asset.key.to_user_string()}: partition checks need 'partition_expr'")
+    expr = partition_expr(asset.metadata_by_key[asset.key], asset.key)
     labels = partition_labels(value, expr).to_numpy()
     groups = {str(k): part for k, part in value.groupby(labels, sort=False)}
     empty = value.iloc[0:0]

@@ -14,7 +14,9 @@ standard AWS environment variables, never from configuration.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any, cast
 
 import dagster as dg
 import numpy as np
@@ -27,6 +29,19 @@ from pydantic import PrivateAttr
 
 def _safe(key: str) -> str:
     return key.replace("|", "__").replace("/", "_")
+
+
+def partition_expr(metadata: Mapping[str, Any], asset: dg.AssetKey) -> str | dict[str, str]:
+    """The ``partition_expr`` in an asset's definition metadata (raw, or wrapped in a
+    MetadataValue): which column(s) place a row in its partition. Raises when missing."""
+    expr = metadata.get("partition_expr")
+    expr = getattr(expr, "value", expr)
+    if not expr:
+        raise ValueError(
+            f"{asset.to_user_string()}: splitting a range into partitions needs "
+            "'partition_expr' metadata"
+        )
+    return cast("str | dict[str, str]", expr)
 
 
 def partition_labels(frame: pd.DataFrame, expr: str | dict[str, str]) -> pd.Series:
@@ -148,12 +163,7 @@ class PartitionedParquetIOManager(dg.ConfigurableIOManager):
         if len(keys) == 1:
             self._write(obj, self._file(key, keys[0]))
             return
-        expr = (context.definition_metadata or {}).get("partition_expr")
-        expr = getattr(expr, "value", expr)  # raw, or wrapped in a MetadataValue
-        if not expr:
-            raise ValueError(
-                f"{key.to_user_string()}: a multi-partition output needs 'partition_expr' metadata"
-            )
+        expr = partition_expr(context.definition_metadata or {}, key)
         # One Arrow conversion for the whole range, then a slice per partition (rows keep
         # their order within a partition): converting each partition's frame on its own
         # cost more than writing it.

@@ -97,14 +97,11 @@ def rows_per_partition(context: dg.AssetExecutionContext, frame: pd.DataFrame) -
     the IO manager stores in it (split by the asset's ``partition_expr``)."""
     from dagster._core.execution.context.invocation import DirectAssetExecutionContext
 
-    from investor_mimic.defs.io_manager import partition_labels
+    from investor_mimic.defs.io_manager import partition_expr, partition_labels
 
     if isinstance(context, DirectAssetExecutionContext):
         return  # called directly (benchmarks, notebooks): no materializations to carry them
-    expr = context.assets_def.metadata_by_key[context.asset_key].get("partition_expr")
-    expr = getattr(expr, "value", expr)
-    if not expr:
-        raise ValueError(f"{context.asset_key.to_user_string()}: no 'partition_expr' metadata")
+    expr = partition_expr(context.assets_def.metadata_by_key[context.asset_key], context.asset_key)
     counts = partition_labels(frame, expr).value_counts() if len(frame) else pd.Series()
     for key in context.partition_keys:
         rows = int(counts.get(key, 0))
