@@ -27,8 +27,9 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
+from functools import partial
 from typing import Any
 
 from dagster import EventLogEntry
@@ -60,8 +61,7 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
         self._batch: dict[str, Connection] = {}
         self._batch_thread: int | None = None
         self._batch_stack: ExitStack | None = None
-        self._tables: set[str] = set()
-        self._asset_key_columns: set[str] = set()
+        self._schema: set[tuple[str, str]] = set()  # tables and columns known to exist
         super().__init__(base_dir, inst_data)
 
     @classmethod
@@ -116,23 +116,22 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
 
     def has_table(self, table_name: str) -> bool:
         """Dagster asks before every check result whether the checks table exists, with a
-        new engine each time; a table, once there, stays (migrations only add)."""
-        if table_name in self._tables:
-            return True
-        found = super().has_table(table_name)
-        if found:
-            self._tables.add(table_name)
-        return found
+        new engine each time."""
+        return self._present(("table", table_name), partial(super().has_table, table_name))
 
     def _has_asset_key_col_on_connection(self, conn: Connection, column_name: str) -> bool:
-        """Dagster reflects the asset keys table's columns for every asset event; a column,
-        once there, stays."""
-        if column_name in self._asset_key_columns:
-            return True
-        found = super()._has_asset_key_col_on_connection(conn, column_name)
-        if found:
-            self._asset_key_columns.add(column_name)
-        return found
+        """Dagster reflects the asset keys table's columns for every asset event."""
+        probe = partial(super()._has_asset_key_col_on_connection, conn, column_name)
+        return self._present(("asset_keys column", column_name), probe)
+
+    def _present(self, what: tuple[str, str], probe: Callable[[], bool]) -> bool:
+        """``probe()``, remembered once true: a table or column, once there, stays
+        (Dagster's migrations only add)."""
+        if what not in self._schema:
+            if not probe():
+                return False
+            self._schema.add(what)
+        return True
 
     def _dispose_engines(self) -> None:
         while self._engines:
