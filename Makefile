@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 # the demo's (python -m investor_mimic.defs.instance prints and prepares it).
 HOME_OF = $(PY) -m investor_mimic.defs.instance
 
-.PHONY: install demo test test-all ui serve lint typecheck check security bench bench-quick clean
+.PHONY: install demo test test-slow test-all ui serve lint typecheck check security bench bench-quick clean
 
 $(STAMP): pyproject.toml setup.py
 	python3 -m venv $(VENV)
@@ -29,6 +29,11 @@ PARALLEL = -n $(TEST_WORKERS) --dist loadgroup
 
 test: install
 	$(PY) -m pytest -m "not slow" -q -p no:cacheprovider $(PARALLEL)
+
+## The slow tests alone (the demo run, the UI in a browser, statistics over many worlds):
+## `.ci/run` runs them after `make test`.
+test-slow: install
+	$(PY) -m pytest -m slow -q -p no:cacheprovider $(PARALLEL)
 
 test-all: install
 	$(PY) -m pytest -q -p no:cacheprovider $(PARALLEL)

@@ -135,14 +135,19 @@ def redis_store_args() -> Iterator[tuple[str, str]]:
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's worker hook reads the marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Groups for pytest-xdist's ``--dist loadgroup`` (``make test`` runs two workers).
+    """Groups for pytest-xdist's ``--dist loadgroup`` (``make test`` runs two workers),
+    and the slow mark on every test that judges the session's tiny demo run.
 
     A module's tests share a worker, so module-scoped fixtures and the per-process world
     caches of :mod:`investor_mimic_tests.helpers.research_world` are built once per
-    module at most; every test judging the session's tiny demo run shares one worker, so
-    the demo (the suite's longest fixture) runs once. Without xdist the marker is inert.
+    module at most; every test judging the tiny demo run shares one worker, so the demo
+    (the suite's longest fixture, the whole graph in a subprocess: one to two minutes)
+    runs once. Those tests are slow by definition: ``make test-slow`` and ``.ci/run``
+    run them, ``make test`` does not. Without xdist the group marker is inert.
     """
     for item in items:
         fixtures = getattr(item, "fixturenames", ())
+        if "tiny_demo" in fixtures:
+            item.add_marker(pytest.mark.slow)
         group = "tiny_demo" if "tiny_demo" in fixtures else item.nodeid.split("::")[0]
         item.add_marker(pytest.mark.xdist_group(group))

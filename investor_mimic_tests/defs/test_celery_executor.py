@@ -112,6 +112,7 @@ def workers(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 
 
 @pytest.mark.redis
+@pytest.mark.slow  # two Celery workers and a Dagster run: ~25 s
 @pytest.mark.filterwarnings("ignore:Task name .execute_plan. is already registered")
 def test_a_partitioned_backfill_runs_its_steps_on_both_celery_workers(
     workers: tuple[str, Path], monkeypatch: pytest.MonkeyPatch

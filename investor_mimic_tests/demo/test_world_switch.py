@@ -142,6 +142,7 @@ def test_make_ui_resolves_the_home_the_demo_uses(tmp_path: Path, mine: bool) -> 
         assert 'DAGSTER_HOME="$$($(HOME_OF))"' in recipe, target
 
 
+@pytest.mark.slow  # the real demo command, interrupted twice
 def test_an_interrupted_demo_leaves_no_run_open_and_no_partial_file(
     tmp_path: Path, tiny_world: Path
 ) -> None:
