@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from matplotlib.colors import TwoSlopeNorm
 
 from investor_mimic.backtest.metrics import check_returns, drawdown, equity_curve, monthly_returns
 from investor_mimic.research.plots import new_axes, png_bytes
@@ -78,6 +77,8 @@ def rolling_ic_png(daily_ic: pd.Series, window: int = 63, title: str | None = No
 def monthly_heatmap_png(returns: pd.DataFrame, title: str = "Monthly returns (strategy)") -> bytes:
     """Year × month grid of the strategy's compounded monthly returns, each cell labelled
     in percent; red below 0, green above, white at 0."""
+    from matplotlib.colors import TwoSlopeNorm  # on first use, as in research.plots.new_axes
+
     table = monthly_returns(returns)
     values = table.to_numpy(dtype="float64")
     finite = values[np.isfinite(values)]

@@ -6,14 +6,10 @@ no pyplot state, 600 × 350 px): safe inside Dagster's workers and small enough 
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 from investor_mimic.portfolio.book import Book
-from investor_mimic.research.plots import DPI, SIZE_INCHES
+from investor_mimic.research.plots import new_axes, png_bytes
 
 
 def target_weights_png(book: Book, title: str) -> bytes:
@@ -22,9 +18,7 @@ def target_weights_png(book: Book, title: str) -> bytes:
     now = book.held * book.price / equity
     after = book.after * book.price / equity
     order = np.argsort(-np.maximum(book.target_weight, after), kind="stable")
-    fig = Figure(figsize=SIZE_INCHES, dpi=DPI)
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
+    fig, ax = new_axes()
     x = np.arange(len(order))
     ax.bar(x - 0.27, now[order], 0.27, label="now")
     ax.bar(x, after[order], 0.27, label="after orders")
@@ -33,7 +27,4 @@ def target_weights_png(book: Book, title: str) -> bytes:
     ax.set_ylabel("share of equity")
     ax.set_title(title)
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI)
-    return buffer.getvalue()
+    return png_bytes(fig)

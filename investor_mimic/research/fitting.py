@@ -33,8 +33,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.linalg import solve_triangular
-from sklearn.linear_model import LinearRegression
 
 from investor_mimic.core import frames
 from investor_mimic.factors.registry import FACTOR_NAMES
@@ -132,6 +130,11 @@ class RidgeMoments:
         sy = float(self.sy[window].sum())
         gram = self.sxx[window].sum(axis=0) - np.outer(sx, sx) / n
         cross = self.sxy[window].sum(axis=0) - sx * sy / n
+        # scikit-learn and SciPy on first use: ~2.5 s of the start of every process that
+        # loads the code location, most of which never fit
+        from scipy.linalg import solve_triangular
+        from sklearn.linear_model import LinearRegression
+
         lower = np.linalg.cholesky(gram + alpha * n * np.eye(len(sx)))
         # ||z - L'w||² = w'(X'X + αnI)w - 2w'X'y + const: the ridge objective in 8 rows
         z = solve_triangular(lower, cross, lower=True)

@@ -29,7 +29,6 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats as scipy_stats
 
 Correlation = Literal["pearson", "spearman"]
 
@@ -119,5 +118,7 @@ def horizon_ttest(series: np.ndarray, horizon: int) -> MeanTest:
     if not long_run > 0:
         return MeanTest(n=n, mean=mean, tstat=float("nan"), df=nu, pvalue=float("nan"))
     tstat = mean / np.sqrt(long_run / n)
+    from scipy import stats as scipy_stats  # on first use: ~1 s of every process's start
+
     pvalue = float(2.0 * scipy_stats.t.sf(abs(tstat), nu))
     return MeanTest(n=n, mean=mean, tstat=float(tstat), df=nu, pvalue=pvalue)
