@@ -98,6 +98,25 @@ def test_importing_every_module_outside_defs_loads_no_dagster() -> None:
     assert done.stdout.strip() == "[]", f"importing non-defs modules loaded {done.stdout}"
 
 
+#: imported where a fit, a p-value or a chart is made, never by loading the code location
+#: (every webserver, daemon and run-worker process loads it; these are ~3 s of its start)
+HEAVY_AT_FIRST_USE = ("sklearn", "matplotlib", "scipy.stats")
+
+
+def test_loading_the_code_location_leaves_the_heavy_libraries_for_first_use() -> None:
+    script = (
+        "import sys, warnings\n"
+        "warnings.simplefilter('ignore')\n"
+        "import investor_mimic.definitions\n"
+        f"print(sorted(m for m in {HEAVY_AT_FIRST_USE!r} if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]", f"loading the definitions imported {done.stdout}"
+
+
 def _schemas_in(value: object) -> Iterable[pa.DataFrameSchema]:
     if isinstance(value, pa.DataFrameSchema):
         yield value
