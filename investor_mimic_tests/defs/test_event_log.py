@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
 import pytest
+import sqlalchemy as sa
 import yaml
 from dagster._core.storage.event_log import SqliteEventLogStorage
+from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable
+from dagster._serdes import deserialize_value
 
 from investor_mimic.defs.event_log import BatchingSqliteEventLogStorage
 from investor_mimic.defs.instance import prepare_home
@@ -34,6 +38,18 @@ def daily_ok() -> dg.AssetCheckResult:
     return dg.AssetCheckResult(passed=True)
 
 
+@dg.asset_check(asset=daily, partitions_def=days)
+def daily_each(context) -> Iterator[dg.Output[None] | dg.AssetCheckEvaluation]:
+    """One result per partition of the run, as the project's frame checks record them
+    (``context`` unannotated: Dagster refuses this module's string annotations there)."""
+    [output] = context.op_def.output_defs
+    yield dg.Output(None, output_name=output.name)
+    for partition in context.partition_keys:
+        yield dg.AssetCheckEvaluation(
+            asset_key=daily.key, check_name="daily_each", passed=True, partition=partition
+        )
+
+
 def _instance(home: Path) -> dg.DagsterInstance:
     prepare_home(home, postgres=False)
     return dg.DagsterInstance.from_config(str(home))
@@ -41,7 +57,7 @@ def _instance(home: Path) -> dg.DagsterInstance:
 
 def _run_range(instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
     return dg.materialize(
-        [daily, daily_ok],
+        [daily, daily_ok, daily_each],
         instance=instance,
         resources={"io_manager": _Null()},
         tags=range_tags("2024-01-01", "2024-01-10"),
@@ -51,6 +67,31 @@ def _run_range(instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
 
 def _materialized(instance: dg.DagsterInstance) -> set[str]:
     return instance.get_materialized_partitions(daily.key)
+
+
+def _check_rows(instance: dg.DagsterInstance) -> list[tuple[object, ...]]:
+    """The checks' execution rows, less what differs between two runs (ids, run, times):
+    check, partition, status, and the stored event's type and partition."""
+    storage = instance.event_log_storage
+    assert isinstance(storage, SqliteEventLogStorage)
+    table = AssetCheckExecutionsTable
+    with storage.index_connection() as conn:
+        rows = conn.execute(
+            sa.select(
+                table.c.check_name,
+                table.c.partition,
+                table.c.execution_status,
+                table.c.evaluation_event,
+                table.c.evaluation_event_storage_id,
+            )
+        ).all()
+    out = []
+    for name, partition, status, stored, storage_id in rows:
+        event = deserialize_value(stored, dg.EventLogEntry)
+        assert event.dagster_event is not None and storage_id is not None
+        kind = event.dagster_event.event_type_value
+        out.append((name, partition or "", status, kind, event.dagster_event.partition or ""))
+    return sorted(out)
 
 
 def test_a_sqlite_home_uses_it_where_dagster_keeps_the_event_log(tmp_path: Path) -> None:
@@ -72,6 +113,7 @@ def test_a_range_run_stores_what_dagsters_own_storage_stores(
         result = _run_range(ours)
         assert result.success
         stored = [e.dagster_event_type for e in ours.all_logs(result.run_id)]
+        our_checks = _check_rows(ours)
         assert _materialized(ours) == set(days.get_partition_keys())
         # a second process (here: a second instance on the same files) reads it all
         with dg.DagsterInstance.from_config(str(tmp_path / "ours")) as reader:
@@ -83,7 +125,12 @@ def test_a_range_run_stores_what_dagsters_own_storage_stores(
         assert type(stock.event_log_storage) is not BatchingSqliteEventLogStorage
         reference = _run_range(stock)
         expected = [e.dagster_event_type for e in stock.all_logs(reference.run_id)]
+        stock_checks = _check_rows(stock)
     assert sorted(map(str, stored)) == sorted(map(str, expected))
+    assert our_checks == stock_checks
+    each = [row for row in our_checks if row[0] == "daily_each"]
+    assert [row[1] for row in each] == days.get_partition_keys()  # every day of the range
+    assert {row[2:4] for row in each} == {("SUCCEEDED", "ASSET_CHECK_EVALUATION")}
 
 
 def test_a_batch_lands_whole_or_not_at_all(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
