@@ -181,7 +181,8 @@ def _lagged_ratio(values: np.ndarray, recent: int, lag: int) -> np.ndarray:
     """``values[D - recent] / values[D - lag] - 1`` per row D (NaN for D < lag): what
     ``shift(recent) / shift(lag) - 1`` computes, without the two shifted copies."""
     n = len(values)
-    out = np.full(values.shape, np.nan)
+    out = np.empty(values.shape)  # every row is written: no 60 MB fill first
+    out[:lag] = np.nan
     if lag < n:
         np.divide(values[lag - recent : n - recent], values[: n - lag], out=out[lag:])
         out[lag:] -= 1.0
@@ -223,7 +224,8 @@ def volume_accumulation(close: pd.DataFrame, volume: pd.DataFrame, days: int = 5
     """
     shares = volume.to_numpy(dtype=np.float64)
     closes = close.to_numpy(dtype=np.float64)
-    change = np.full(closes.shape, np.nan)
+    change = np.empty(closes.shape)
+    change[:1] = np.nan
     np.subtract(closes[1:], closes[:-1], out=change[1:])
     signed = np.sign(change, out=change)
     signed *= shares

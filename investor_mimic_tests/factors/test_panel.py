@@ -10,6 +10,7 @@ import pytest
 
 from investor_mimic.core import frames
 from investor_mimic.factors import FactorInputs, FactorParams, compute_factor_panel, raw_factors
+from investor_mimic.factors import panel as panel_module
 from investor_mimic.factors.inputs import (
     INSIDER_OPEN_MARKET,
     NEWS,
@@ -82,6 +83,17 @@ def test_panel_is_in_contract_form_with_a_row_per_date_and_ticker() -> None:
     day = panel[panel["date"] == CAL[4]].set_index("ticker")
     assert sorted(day.loc[["A", "B"], "momentum_12_1"]) == pytest.approx([-1, 1])
     assert isnan(day.loc["C", "momentum_12_1"])
+
+
+def test_the_panel_is_the_same_where_libc_has_no_malloc_trim(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Handing freed pages back to the OS is an optimisation: without it (no glibc, e.g.
+    macOS) the panel is computed all the same, to the bit."""
+    trimmed = compute_factor_panel(tiny_inputs(), CAL[3:], params=SMALL)
+    monkeypatch.setattr(panel_module, "_process_symbols", lambda: None)
+    untrimmed = compute_factor_panel(tiny_inputs(), CAL[3:], params=SMALL)
+    pd.testing.assert_frame_equal(untrimmed, trimmed, check_exact=True)
 
 
 def test_a_value_does_not_depend_on_how_much_older_history_was_loaded() -> None:
