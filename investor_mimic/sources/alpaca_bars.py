@@ -153,5 +153,11 @@ class DemoBars:
         """Daily bars of ``tickers`` for trading days in [start, end] (PRICES)."""
         if not tickers:
             return frames.PRICES.empty()
-        frame = pd.read_parquet(self.path, filters=[("ticker", "in", sorted(set(tickers)))])
-        return _window(frame, tickers, start, end)
+        # the days too are filtered in the read (a superset: ``_window`` keeps the exact
+        # window), so an evening types one day's rows, not every day of the world
+        filters = [
+            ("ticker", "in", sorted(set(tickers))),
+            ("date", ">=", pd.Timestamp(start)),
+            ("date", "<", pd.Timestamp(end) + pd.Timedelta(days=1)),
+        ]
+        return _window(pd.read_parquet(self.path, filters=filters), tickers, start, end)
