@@ -14,7 +14,8 @@ day's sources (one partition), the SQL models, ``factor_panel`` and ``composite_
 for L (one partition each), and the trading job's portfolio and proposals for L (paper
 broker pinned to L's evening). Every run must materialize only partition L of each
 partitioned asset: the materializations are listed and any other partition is reported
-as history recomputed.
+as history recomputed. The check evaluations of each run are counted (passed/evaluated),
+so a change that drops a check shows.
 
 Run: ``python benchmarks/demo_and_evening.py [--size demo] [--seed 7]`` (``make bench``).
 """
@@ -118,11 +119,13 @@ def run_evening(data_dir: Path) -> tuple[list[tuple], float, float, list[str]]:
                 partitions[m.asset].add(m.partition or "-")
             for asset, keys in partitions.items():
                 recomputed += [f"{asset}:{k}" for k in keys if k not in (day, "-")]
+            passed = sum(c.passed for c in result.checks)
             rows.append(
                 (
                     label,
                     sw.seconds,
                     sw.cpu,
+                    f"{passed}/{len(result.checks)}",
                     ", ".join(f"{a} {','.join(sorted(k))}" for a, k in sorted(partitions.items())),
                 )
             )
@@ -159,8 +162,8 @@ def main() -> int:
     rows, e_wall, e_cpu, recomputed = run_evening(data_dir)
     print_table(
         "evening increment of the last session, in process (seconds)",
-        [*rows, ("total", e_wall, e_cpu, "")],
-        ["stage", "wall", "cpu", "partitions materialized"],
+        [*rows, ("total", e_wall, e_cpu, "", "")],
+        ["stage", "wall", "cpu", "checks passed", "partitions materialized"],
     )
     print(
         f"\ntarget: evening increment under {EVENING_TARGET_S:.0f} s wall: "

@@ -93,6 +93,7 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
             )
             event.listen(engine, "connect", _synchronous_normal)
             if shard not in self._initialized_dbs:
+                _wal(engine)
                 self._initdb(engine)
                 self._initialized_dbs.add(shard)
         self._engines[shard] = engine  # most recent last
@@ -296,6 +297,20 @@ def storage_config(home: str | os.PathLike[str]) -> dict[str, Any]:
         "class": BatchingSqliteEventLogStorage.__name__,
         "config": {"base_dir": os.path.join(os.fspath(home), "history", "runs", "")},
     }
+
+
+def _wal(engine: Engine) -> None:
+    """Put a database in WAL mode before Dagster creates its tables.
+
+    Why: Dagster's ``_initdb`` creates a new run's shard in SQLite's default rollback
+    journal, where each of its commits (the tables, the alembic stamp) waits for the
+    disk, and switches to WAL only after. Every shard ends in WAL either way, and every
+    event stored in it is committed under WAL with ``synchronous=NORMAL``; switching
+    first gives the empty tables that same commit, which on a busy disk saved about
+    0.2 s of waiting per run. Already in WAL (the index, an existing shard): no change.
+    """
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA journal_mode=WAL")
 
 
 def _synchronous_normal(dbapi_connection: Any, _record: Any) -> None:

@@ -4,6 +4,10 @@ Both backends answer ``bars(tickers, start, end)`` with a PRICES frame whose ``d
 the bar's trading day in US/Eastern. Alpaca stamps a daily bar with its opening time in
 UTC (midnight New York, i.e. 04:00 or 05:00Z), so the date must be taken after
 converting to US/Eastern, never from the UTC calendar day.
+
+alpaca-py is imported where an :class:`AlpacaBars` is made or queried, not with this
+module: processes on the demo world's bars (the code location, the evening's runs)
+never load it.
 """
 
 from __future__ import annotations
@@ -11,19 +15,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime, time
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 import requests
-from alpaca.common.exceptions import APIError
-from alpaca.data.enums import Adjustment, DataFeed
-from alpaca.data.historical import StockHistoricalDataClient
-from alpaca.data.models import BarSet
-from alpaca.data.requests import StockBarsRequest
-from alpaca.data.timeframe import TimeFrame
 from pydantic import SecretStr
 
 from investor_mimic.core import frames
+
+if TYPE_CHECKING:
+    from alpaca.data.enums import Adjustment, DataFeed
 
 EASTERN = ZoneInfo("America/New_York")
 
@@ -69,10 +71,14 @@ class AlpacaBars:
         secret_key: SecretStr | None,
         url: str | None = None,
         *,
-        feed: DataFeed = DataFeed.IEX,
-        adjustment: Adjustment = Adjustment.ALL,
+        feed: DataFeed | None = None,
+        adjustment: Adjustment | None = None,
         symbols_per_request: int = 200,
     ) -> None:
+        """``feed`` defaults to IEX, ``adjustment`` to all (splits and dividends)."""
+        from alpaca.data.enums import Adjustment, DataFeed
+        from alpaca.data.historical import StockHistoricalDataClient
+
         if api_key is None or secret_key is None:
             raise AlpacaBarsError(
                 "Alpaca prices need IM_ALPACA_API_KEY and IM_ALPACA_SECRET_KEY "
@@ -81,8 +87,8 @@ class AlpacaBars:
         self.client = StockHistoricalDataClient(
             api_key.get_secret_value(), secret_key.get_secret_value(), url_override=url
         )
-        self.feed = feed
-        self.adjustment = adjustment
+        self.feed = DataFeed.IEX if feed is None else feed
+        self.adjustment = Adjustment.ALL if adjustment is None else adjustment
         self.symbols_per_request = symbols_per_request
 
     def bars(self, tickers: Sequence[str], start: date, end: date) -> pd.DataFrame:
@@ -98,6 +104,11 @@ class AlpacaBars:
         return _window(pd.DataFrame(rows), tickers, start, end)
 
     def _rows(self, symbols: list[str], start: date, end: date) -> list[dict[str, object]]:
+        from alpaca.common.exceptions import APIError
+        from alpaca.data.models import BarSet
+        from alpaca.data.requests import StockBarsRequest
+        from alpaca.data.timeframe import TimeFrame
+
         request = StockBarsRequest(
             symbol_or_symbols=symbols,
             timeframe=TimeFrame.Day,
@@ -142,5 +153,11 @@ class DemoBars:
         """Daily bars of ``tickers`` for trading days in [start, end] (PRICES)."""
         if not tickers:
             return frames.PRICES.empty()
-        frame = pd.read_parquet(self.path, filters=[("ticker", "in", sorted(set(tickers)))])
-        return _window(frame, tickers, start, end)
+        # the days too are filtered in the read (a superset: ``_window`` keeps the exact
+        # window), so an evening types one day's rows, not every day of the world
+        filters = [
+            ("ticker", "in", sorted(set(tickers))),
+            ("date", ">=", pd.Timestamp(start)),
+            ("date", "<", pd.Timestamp(end) + pd.Timedelta(days=1)),
+        ]
+        return _window(pd.read_parquet(self.path, filters=filters), tickers, start, end)

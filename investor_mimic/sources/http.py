@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import random
+import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
@@ -32,13 +33,18 @@ from pyrate_limiter import (
     StateBucket,
     TokenBucket,
 )
-from redis import Redis
-from requests_cache import DO_NOT_CACHE, CachedSession, RedisCache
-from requests_cache import NEVER_EXPIRE as NEVER_EXPIRE  # re-exported for cache rules
-from requests_cache.policy.settings import DEFAULT_IGNORED_PARAMS
 
 if TYPE_CHECKING:
+    from redis import Redis
+    from requests_cache import CachedSession
+
     from investor_mimic.settings import Settings
+
+#: requests-cache's ``NEVER_EXPIRE`` (keep for good), for cache rules. Why not imported
+#: from requests-cache: it and redis are imported only where a cache or a Redis client is
+#: made, so processes on the offline demo sources (the code location, the evening's runs)
+#: never load them (a test checks the value).
+NEVER_EXPIRE = -1
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 SECRET_PARAMS = frozenset({"apikey", "api_key", "token", "key"})
@@ -168,6 +174,9 @@ class HttpStore:
         """A requests-cache session: responses to URLs matching a pattern of
         ``expire_after`` are kept that many seconds (``NEVER_EXPIRE``: for good);
         every other URL and every non-200 answer is never cached."""
+        from requests_cache import DO_NOT_CACHE, CachedSession, RedisCache
+        from requests_cache.policy.settings import DEFAULT_IGNORED_PARAMS
+
         common: dict[str, Any] = {
             "expire_after": DO_NOT_CACHE,
             "urls_expire_after": dict(expire_after),
@@ -196,6 +205,8 @@ class HttpStore:
 
 @lru_cache(maxsize=8)
 def _redis_client(url: str) -> Redis:
+    from redis import Redis
+
     return Redis.from_url(url)
 
 
@@ -240,6 +251,13 @@ def retry_after_seconds(value: str | None) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
+def _is_cached(session: requests.Session) -> TypeGuard[CachedSession]:
+    """Whether ``session`` is a requests-cache session (there is none before requests-cache
+    is imported, and importing it to ask would load it on the demo sources)."""
+    module = sys.modules.get("requests_cache")
+    return module is not None and isinstance(session, module.CachedSession)
+
+
 class PoliteSession:
     """``requests.Session`` with a User-Agent, a rate limiter, retries and timeouts.
 
@@ -274,7 +292,7 @@ class PoliteSession:
 
     def cached(self, url: str, params: Mapping[str, Any] | None = None) -> requests.Response | None:
         """The cached response for ``url`` if the cache holds a fresh one, else None."""
-        if not isinstance(self._session, CachedSession):
+        if not _is_cached(self._session):
             return None
         response = self._session.get(url, params=params, timeout=self.timeout, only_if_cached=True)
         # a miss is a synthetic 504 (only 200s are ever stored)

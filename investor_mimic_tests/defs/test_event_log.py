@@ -165,3 +165,24 @@ def test_a_batch_lands_whole_or_not_at_all(tmp_path: Path, monkeypatch: pytest.M
         assert not _materialized(instance)
         assert _run_range(instance).success
         assert _materialized(instance) == set(days.get_partition_keys())
+
+
+def test_a_new_run_shard_is_the_database_dagster_creates(tmp_path: Path) -> None:
+    """Same tables, WAL and alembic stamp as Dagster's own storage makes (ours switches to
+    WAL before the tables, Dagster after)."""
+    import sqlite3
+
+    def shape(db: Path) -> tuple[object, ...]:
+        with sqlite3.connect(db) as conn:
+            return (
+                conn.execute("PRAGMA journal_mode").fetchone(),
+                conn.execute("SELECT type, name, sql FROM sqlite_master ORDER BY name").fetchall(),
+                conn.execute("SELECT version_num FROM alembic_version").fetchall(),
+            )
+
+    ours = BatchingSqliteEventLogStorage(str(tmp_path / "ours"))
+    theirs = SqliteEventLogStorage(str(tmp_path / "theirs"))
+    with ours.run_connection("run"), theirs.run_connection("run"):
+        pass
+    assert shape(tmp_path / "ours" / "run.db") == shape(tmp_path / "theirs" / "run.db")
+    assert shape(tmp_path / "ours" / "run.db")[0] == ("wal",)

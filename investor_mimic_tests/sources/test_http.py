@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import threading
 import time
 
 import pytest
 
 from investor_mimic.sources.http import (
+    NEVER_EXPIRE,
     HttpConnectionError,
     HttpNotFound,
     HttpStatusError,
@@ -120,3 +123,19 @@ def test_secrets_are_masked_in_shown_urls() -> None:
 def test_rate_limiter_rejects_non_positive_rates() -> None:
     with pytest.raises(ValueError, match="positive"):
         RateLimiter(0)
+
+
+def test_never_expire_is_requests_caches_own() -> None:
+    import requests_cache
+
+    assert NEVER_EXPIRE == requests_cache.NEVER_EXPIRE
+
+
+def test_the_demo_sources_load_no_http_cache_redis_or_alpaca() -> None:
+    """The code location imports the sources; on the demo world it needs none of these."""
+    code = (
+        "import sys, investor_mimic.sources.backends, investor_mimic.defs.sources.retry; "
+        "print(sorted(m for m in ('alpaca', 'redis', 'requests_cache') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
