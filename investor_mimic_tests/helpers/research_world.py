@@ -63,7 +63,6 @@ def sqlite_warehouse(path: Path, tables: RawTables) -> Warehouse:
     return demo_warehouse.sqlite_warehouse(path, tables, sql_project())
 
 
-@functools.cache
 def research_run(
     size: WorldSize,
     seed: int,
@@ -72,7 +71,22 @@ def research_run(
     horizon: int = 20,
     sector_neutral: bool = False,
 ) -> tuple[WorldManifest, ResearchRun]:
-    """The whole research chain over a world's history after warm-up (cached per process)."""
+    """The whole research chain over a world's history after warm-up (cached per process,
+    under the same key however the arguments are passed: ``functools.cache`` alone keys
+    ``null=True`` and a positional ``True`` apart, and the second call found the first's
+    warehouse file)."""
+    return _research_run(size, seed, null, method, horizon, sector_neutral)
+
+
+@functools.cache
+def _research_run(
+    size: WorldSize,
+    seed: int,
+    null: bool,
+    method: FitMethod,
+    horizon: int,
+    sector_neutral: bool,
+) -> tuple[WorldManifest, ResearchRun]:
     root = world(size, seed, null)
     manifest = load_manifest(root)
     warehouse = sqlite_warehouse(
