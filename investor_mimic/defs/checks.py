@@ -16,6 +16,7 @@ from typing import Any
 
 import dagster as dg
 import pandas as pd
+from cachetools import LRUCache
 from dagster._core.events import (
     DagsterEvent,
     DagsterEventBatchMetadata,
@@ -108,7 +109,7 @@ def per_partition(
         own = _by_partition(fn, value, asset, partitions)
         if any(not r.passed for r in own.values()):
             verdicts = own
-    targets = _target_materializations(context.instance, asset.key, partitions)
+    targets = _target_materializations(context, asset.key, partitions)
     evaluations = [
         dg.AssetCheckEvaluation(
             asset_key=key.asset_key,
@@ -163,20 +164,37 @@ def _by_partition(
     return {p: fn(groups.get(p, empty).reset_index(drop=True)) for p in partitions}
 
 
+#: The targets of the latest check evaluations, by run, asset and materializations: an
+#: asset's checks in one run target the same materializations, and fetching them
+#: deserialises every partition's materialization event (a range's checks spent more
+#: time on that than on their rules). Storage ids name events that never change.
+_TARGETS: LRUCache[tuple[str, str, tuple[tuple[str, int], ...]], dict[str, Any]] = LRUCache(8)
+
+
 def _target_materializations(
-    instance: dg.DagsterInstance, asset_key: dg.AssetKey, partitions: Sequence[str]
+    context: dg.AssetCheckExecutionContext, asset_key: dg.AssetKey, partitions: Sequence[str]
 ) -> dict[str, Any]:
     """Each partition's latest materialization: the UI shows a check result as current
     only while it targets that partition's latest materialization."""
-    from dagster._core.definitions.asset_checks.asset_check_evaluation import (
-        AssetCheckEvaluationTargetMaterializationData,
-    )
-
+    instance = context.instance
     ids = instance.get_latest_storage_id_by_partition(
         asset_key, dg.DagsterEventType.ASSET_MATERIALIZATION, set(partitions)
     )
     if not ids:
         return {}
+    key = (context.run.run_id, asset_key.to_string(), tuple(sorted(ids.items())))
+    if key not in _TARGETS:
+        _TARGETS[key] = _fetch_targets(instance, asset_key, ids)
+    return _TARGETS[key]
+
+
+def _fetch_targets(
+    instance: dg.DagsterInstance, asset_key: dg.AssetKey, ids: dict[str, int]
+) -> dict[str, Any]:
+    from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+        AssetCheckEvaluationTargetMaterializationData,
+    )
+
     records = instance.fetch_materializations(
         dg.AssetRecordsFilter(asset_key=asset_key, storage_ids=list(ids.values())),
         limit=len(ids),

@@ -8,6 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from investor_mimic.defs import io_manager
 from investor_mimic.defs.io_manager import PartitionedParquetIOManager
 from investor_mimic.defs.stages import range_tags
 from investor_mimic_tests.helpers.daily_assets import daily, days, total
@@ -127,7 +128,7 @@ def test_a_check_in_the_same_run_gets_the_output_without_rereading_files(
     def no_reads(*args: object, **kwargs: object) -> pa.Table:
         raise AssertionError("partition files were re-read")
 
-    monkeypatch.setattr(pq, "read_table", no_reads)
+    monkeypatch.setattr(io_manager, "_read_table", no_reads)
     result = dg.materialize(
         [daily, daily_has_rows],
         resources={"io_manager": PartitionedParquetIOManager(base_path=str(tmp_path))},
@@ -139,3 +140,55 @@ def test_a_check_in_the_same_run_gets_the_output_without_rereading_files(
     # a later run has no such shortcut: it reads the files
     with pytest.raises(Exception, match="re-read"):
         _run(tmp_path, [total])
+
+
+def _counting_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The paths the IO manager reads from disk from now on."""
+    reads: list[str] = []
+    read = io_manager._read_table
+
+    def counted(path: str, fs: object = None) -> pa.Table:
+        reads.append(Path(path).name)
+        return read(path)
+
+    monkeypatch.setattr(io_manager, "_read_table", counted)
+    return reads
+
+
+def test_a_later_run_reuses_files_read_before_until_they_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _run(tmp_path, [daily], **range_tags("2024-01-02", "2024-01-04"))
+    reads = _counting_reads(monkeypatch)
+    first = _run(tmp_path, [total]).output_for_node("total")
+    assert len(reads) == 3 and first["sum"].tolist() == [2 + 3 + 4]
+    assert _run(tmp_path, [total]).output_for_node("total").equals(first)
+    assert len(reads) == 3  # the second run read no file
+
+    # another writer replaces a partition (same size, as fast as it can): read again
+    path = tmp_path / "daily" / "2024-01-03.parquet"
+    frame = pd.read_parquet(path)
+    frame["value"] = 30
+    frame.to_parquet(tmp_path / "new.parquet", index=False)
+    (tmp_path / "new.parquet").rename(path)
+    assert _run(tmp_path, [total]).output_for_node("total")["sum"].tolist() == [2 + 30 + 4]
+    assert reads[3:] == ["2024-01-03.parquet"]
+
+    # this process rewrites one: read again, and the new value is what loads
+    _run(tmp_path, [daily], **range_tags("2024-01-04", "2024-01-04"))
+    assert _run(tmp_path, [total]).output_for_node("total")["sum"].tolist() == [2 + 30 + 4]
+    assert reads[4:] == ["2024-01-04.parquet"]
+
+
+def test_the_read_cache_keeps_no_more_than_its_bytes(tmp_path: Path) -> None:
+    table = pa.table({"x": list(range(1000))})
+    paths = []
+    for i in range(3):
+        pq.write_table(table, tmp_path / f"{i}.parquet")
+        paths.append(str(tmp_path / f"{i}.parquet"))
+    cache = io_manager._ReadCache(max_bytes=2 * pq.read_table(paths[0]).nbytes)
+    for path in paths:
+        stamp = cache.stamp(path)
+        assert stamp is not None and cache.read(path, stamp).equals(table)
+    assert sorted(cache._tables) == paths[1:]  # the least recently used went first
+    assert cache.stamp(str(tmp_path / "missing.parquet")) is None
