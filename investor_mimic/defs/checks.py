@@ -9,6 +9,8 @@ before, and records that verdict on each partition the run covered, each against
 partition's own materialization. When the range fails, the rule runs again on each
 partition's rows, so the UI shows which partitions failed; a failure no single
 partition shows by itself (a cross-partition rule such as staleness) fails them all.
+A passing range's figures (rows, counts of each problem: all zero) are logged once for the
+run; each partition's result carries the run's size, and a failing one its own figures.
 """
 
 from collections.abc import Callable, Iterator, Sequence
@@ -110,12 +112,22 @@ def per_partition(
         if any(not r.passed for r in own.values()):
             verdicts = own
     targets = _target_materializations(context, asset.key, partitions)
+    shared = {"partitions_in_run": len(partitions)}
+    if result.passed and len(partitions) > 1:
+        # the run's figures go to its log once, not onto each partition (see for_partitions)
+        figures = ", ".join(f"{k} {getattr(v, 'value', v)}" for k, v in result.metadata.items())
+        context.log.info(
+            f"check {key.name} on {asset.key.to_user_string()} passed over the run's "
+            f"{len(partitions)} partitions" + (f": {figures}" if figures else "")
+        )
     evaluations = [
         dg.AssetCheckEvaluation(
             asset_key=key.asset_key,
             check_name=key.name,
             passed=verdicts[partition].passed,
-            metadata={**verdicts[partition].metadata, "partitions_in_run": len(partitions)},
+            metadata=shared
+            if verdicts[partition].passed and len(partitions) > 1
+            else {**verdicts[partition].metadata, **shared},
             target_materialization_data=targets.get(partition),
             severity=verdicts[partition].severity,
             description=verdicts[partition].description,

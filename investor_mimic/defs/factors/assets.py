@@ -16,6 +16,7 @@ from investor_mimic.defs.checks import frame_check
 from investor_mimic.defs.metadata import (
     PANDAS,
     PARQUET,
+    for_partitions,
     frame_metadata,
     is_range_run,
     schema_metadata,
@@ -78,7 +79,7 @@ def factor_panel(
         context.log.info(f"factor_panel coverage over the run:\n{coverage}")
     else:
         meta["coverage"] = dg.MetadataValue.md(coverage)
-    return dg.Output(panel, metadata=meta)
+    return dg.Output(panel, metadata=for_partitions(context, meta))
 
 
 def finite_result(panel: pd.DataFrame, registry: FactorRegistry = REGISTRY) -> dg.AssetCheckResult:

@@ -24,6 +24,7 @@ from investor_mimic.defs.metadata import (
     PANDAS,
     PARQUET,
     SKLEARN,
+    for_partitions,
     frame_metadata,
     schema_metadata,
 )
@@ -129,7 +130,7 @@ def composite_score(
     if missing:
         context.log.warning(f"composite_score: no weights fitted yet for {len(missing)} day(s)")
     meta = frame_metadata(scores, date_col="date", entity_col="ticker", context=context)
-    return dg.Output(scores, metadata=meta)
+    return dg.Output(scores, metadata=for_partitions(context, meta))
 
 
 @frame_check(

@@ -21,6 +21,7 @@ from investor_mimic.defs.checks import quality_check
 from investor_mimic.defs.metadata import (
     PANDAS,
     PARQUET,
+    for_partitions,
     frame_metadata,
     schema_metadata,
     warehouse_kind,
@@ -194,7 +195,7 @@ def thirteenf_holdings(
     meta["filings"] = int(frame["accession"].nunique())
     meta["value_usd"] = float(frame["value_usd"].sum())
     meta["mapped_to_universe"] = float(frame["ticker"].notna().mean()) if len(frame) else 0.0
-    return dg.Output(frame, metadata=meta)
+    return dg.Output(frame, metadata=for_partitions(context, meta))
 
 
 #: The date column that places a daily source's row in its trading-day partition: the
@@ -246,7 +247,7 @@ def insider_trades(
     frame = frame.reset_index(drop=True)
     meta = _store_days(context, warehouse, "insider_trades", frame, start, end)
     meta["open_market_purchases"] = int((frame["code"] == "P").sum())
-    return dg.Output(frame, metadata=meta)
+    return dg.Output(frame, metadata=for_partitions(context, meta))
 
 
 @_daily_asset("prices", "Daily OHLCV bars of the universe and the benchmark.")
@@ -265,7 +266,7 @@ def prices(
     days = trading_days(start, end)
     expected = len(days) + int(security_master.listed_mask(universe, days, listed).sum())
     meta["coverage"] = float(len(frame) / expected) if expected else 0.0
-    return dg.Output(frame, metadata=meta)
+    return dg.Output(frame, metadata=for_partitions(context, meta))
 
 
 @_daily_asset(
@@ -292,7 +293,7 @@ def news_sentiment(
             f"news_sentiment {start}..{end}: the request budget ({fetched.budget}) covered "
             f"items up to {fetched.covered_until:%Y-%m-%d %H:%M} only"
         )
-    return dg.Output(frame, metadata=meta)
+    return dg.Output(frame, metadata=for_partitions(context, meta))
 
 
 def _checks() -> list[dg.AssetChecksDefinition]:

@@ -268,10 +268,22 @@ def test_each_day_of_a_range_run_shows_its_own_rows(box: Sandbox) -> None:
     for day, meta in mats.items():
         assert meta["dagster/row_count"].value == per_day[day]
         assert meta["run_rows"].value == len(loaded) and meta["partitions_in_run"].value == 5
-        assert "preview" not in meta
+        # nothing else: the run's own figures are in its log, once
+        assert set(meta) == {"dagster/row_count", "run_rows", "partitions_in_run"}
+    logged = [
+        e.user_message
+        for e in box.instance.all_logs(result.run_id)
+        if e.user_message.startswith("prices over the run: ")
+    ]
+    assert len(logged) == 1 and "coverage" in logged[0] and "first_date" in logged[0]
+    passed = [c for c in result.get_asset_check_evaluations() if c.passed]
+    assert len(passed) == 10 and {c.partition for c in passed} == set(per_day.index)  # 2 checks
+    assert [{k: v.value for k, v in c.metadata.items()} for c in passed] == [
+        {"partitions_in_run": 5}
+    ] * 10
     one = box.materialize("prices", partition=DAY)
     [meta] = [
         e.step_materialization_data.materialization.metadata
         for e in one.get_asset_materialization_events()
     ]
-    assert "preview" in meta and "run_rows" not in meta
+    assert "preview" in meta and "coverage" in meta and "run_rows" not in meta
