@@ -13,6 +13,9 @@ Dagster's own (each event goes through :meth:`SqliteEventLogStorage.store_event`
 
 * a batch is written in one transaction per database (the run's shard and the index), so
   it lands whole or not at all — Dagster then stores the batch again event by event;
+* within a batch, the asset's row in the asset keys table (its latest materialization)
+  is updated once per run of events of one type on one asset, not once per partition:
+  the earlier updates would be overwritten in the same transaction;
 * connections are pooled per database for the few most recent runs instead of opened
   and closed per event. Other processes (the UI's webserver and daemon) keep reading and
   writing the same files: SQLite's locking is per transaction, not per connection;
@@ -71,6 +74,8 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
         self._batch_thread: int | None = None
         self._batch_stack: ExitStack | None = None
         self._schema: set[tuple[str, str]] = set()  # tables and columns known to exist
+        #: ids of the batch's events whose asset-row update the next event overwrites
+        self._superseded: set[int] = set()
         #: the event last serialised for the event table, and its JSON (per thread)
         self._serialised = threading.local()
         super().__init__(base_dir, inst_data)
@@ -120,11 +125,21 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
         database: all of them, or (on an error) none."""
         with self._db_lock, ExitStack() as stack:
             self._batch_stack, self._batch_thread = stack, threading.get_ident()
+            self._superseded = _superseded_asset_rows(events)
             try:
                 for event in events:
                     self.store_event(event)
             finally:
                 self._batch, self._batch_thread, self._batch_stack = {}, None, None
+                self._superseded = set()
+
+    def _store_asset_event(self, conn: Connection, event: EventLogEntry, event_id: int) -> None:
+        """Dagster's update of the asset's row in the asset keys table, skipped for an
+        event whose next one in the batch updates the same columns of the same row (see
+        :func:`_superseded_asset_rows`)."""
+        if self._batch_thread == threading.get_ident() and id(event) in self._superseded:
+            return
+        super()._store_asset_event(conn, event, event_id)
 
     def _event_to_row(self, event: EventLogEntry) -> dict[str, Any]:
         row = super()._event_to_row(event)
@@ -232,6 +247,29 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
     def dispose(self) -> None:
         self._dispose_engines()
         super().dispose()
+
+
+def _superseded_asset_rows(events: Sequence[EventLogEntry]) -> set[int]:
+    """The ids of the events of a batch whose update of their asset's row the next event
+    overwrites: the next event is of the same type on the same asset.
+
+    Why: Dagster keeps one row per asset (its latest materialization, run and time) and
+    updates it for every materialization and planned materialization, trying an insert
+    that fails first; a range run stores one of each per partition, and all but the last
+    of a run of them are overwritten within the same transaction, where nobody can see
+    them. Events of other types in between keep the updates on either side.
+    """
+    keys = [
+        (e.dagster_event.asset_key, e.dagster_event.event_type_value)
+        if e.dagster_event is not None and e.dagster_event.asset_key is not None
+        else None
+        for e in events
+    ]
+    return {
+        id(event)
+        for event, key, following in zip(events, keys, keys[1:], strict=False)
+        if key is not None and key == following
+    }
 
 
 def _result_update(partitioned: bool) -> Any:

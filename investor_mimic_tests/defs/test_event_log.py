@@ -9,8 +9,8 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 import yaml
-from dagster._core.storage.event_log import SqliteEventLogStorage
-from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable
+from dagster._core.storage.event_log import EventLogRecord, SqliteEventLogStorage
+from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable, AssetKeyTable
 from dagster._serdes import deserialize_value
 
 from investor_mimic.defs.event_log import BatchingSqliteEventLogStorage
@@ -94,6 +94,33 @@ def _check_rows(instance: dg.DagsterInstance) -> list[tuple[object, ...]]:
     return sorted(out)
 
 
+def _asset_row(instance: dg.DagsterInstance, run_id: str) -> tuple[object, ...]:
+    """The asset's row in the asset keys table, in terms that hold across two runs: the
+    latest materialization's partition and run, the last run, and the time's presence."""
+    storage = instance.event_log_storage
+    assert isinstance(storage, SqliteEventLogStorage)
+    table = AssetKeyTable
+    with storage.index_connection() as conn:
+        [(last, last_run, stamp)] = conn.execute(
+            sa.select(
+                table.c.last_materialization,
+                table.c.last_run_id,
+                table.c.last_materialization_timestamp,
+            ).where(table.c.asset_key == daily.key.to_string())
+        ).all()
+    record = deserialize_value(last, EventLogRecord)
+    latest = record.event_log_entry
+    assert latest.dagster_event is not None
+    materialized = instance.fetch_materializations(daily.key, limit=1).records[0]
+    return (
+        latest.dagster_event.partition,
+        latest.run_id == run_id,
+        last_run == run_id,
+        record.storage_id == materialized.storage_id,
+        stamp is not None,
+    )
+
+
 def test_a_sqlite_home_uses_it_where_dagster_keeps_the_event_log(tmp_path: Path) -> None:
     home = prepare_home(tmp_path / "home", postgres=False)
     config = yaml.safe_load((home / "dagster.yaml").read_text())["event_log_storage"]
@@ -114,6 +141,7 @@ def test_a_range_run_stores_what_dagsters_own_storage_stores(
         assert result.success
         stored = [e.dagster_event_type for e in ours.all_logs(result.run_id)]
         our_checks = _check_rows(ours)
+        our_asset_row = _asset_row(ours, result.run_id)
         assert _materialized(ours) == set(days.get_partition_keys())
         # a second process (here: a second instance on the same files) reads it all
         with dg.DagsterInstance.from_config(str(tmp_path / "ours")) as reader:
@@ -126,8 +154,10 @@ def test_a_range_run_stores_what_dagsters_own_storage_stores(
         reference = _run_range(stock)
         expected = [e.dagster_event_type for e in stock.all_logs(reference.run_id)]
         stock_checks = _check_rows(stock)
+        stock_asset_row = _asset_row(stock, reference.run_id)
     assert sorted(map(str, stored)) == sorted(map(str, expected))
     assert our_checks == stock_checks
+    assert our_asset_row == stock_asset_row == ("2024-01-10", True, True, True, True)
     each = [row for row in our_checks if row[0] == "daily_each"]
     assert [row[1] for row in each] == days.get_partition_keys()  # every day of the range
     assert {row[2:4] for row in each} == {("SUCCEEDED", "ASSET_CHECK_EVALUATION")}
