@@ -174,20 +174,20 @@ def test_a_batch_lands_whole_or_not_at_all(tmp_path: Path, monkeypatch: pytest.M
         storage = instance.event_log_storage
         assert isinstance(storage, BatchingSqliteEventLogStorage)
         before = len(instance.all_logs(result.run_id))
-        real = SqliteEventLogStorage.store_event
+        real = BatchingSqliteEventLogStorage.store_event
         calls = []
 
-        def fail_third(self: SqliteEventLogStorage, event: dg.EventLogEntry) -> None:
+        def fail_third(self: BatchingSqliteEventLogStorage, event: dg.EventLogEntry) -> None:
             calls.append(event)
             if len(calls) == 3:
                 raise RuntimeError("disk full")
             real(self, event)
 
-        monkeypatch.setattr(SqliteEventLogStorage, "store_event", fail_third)
+        monkeypatch.setattr(BatchingSqliteEventLogStorage, "store_event", fail_third)
         with pytest.raises(RuntimeError, match="disk full"):
             storage.store_event_batch(events[:5])
         assert len(instance.all_logs(result.run_id)) == before  # the first two rolled back
-        monkeypatch.setattr(SqliteEventLogStorage, "store_event", real)
+        monkeypatch.setattr(BatchingSqliteEventLogStorage, "store_event", real)
         storage.store_event_batch(events[:5])
         assert len(instance.all_logs(result.run_id)) == before + 5
         # connections are pooled, yet wiping deletes the files and writing starts afresh
