@@ -118,18 +118,33 @@ def is_range_run(context: dg.AssetExecutionContext) -> bool:
 
 def rows_per_partition(context: dg.AssetExecutionContext, frame: pd.DataFrame) -> None:
     """``dagster/row_count`` of each partition of the run, from the rows of ``frame`` that
-    the IO manager stores in it (split by the asset's ``partition_expr``)."""
+    the IO manager stores in it (split by the asset's ``partition_expr``).
+
+    Added to the step's metadata in one go: ``context.add_asset_metadata`` lists the run's
+    partitions again and copies all the metadata added so far on every call, which is
+    quadratic in the partitions (1.4 s for the demo's 1,003-day factor panel, for 1,003
+    numbers). The keys are the run's own partitions and the asset the step's, which is
+    what that method checks before adding.
+    """
     from dagster._core.execution.context.invocation import DirectAssetExecutionContext
+    from dagster._core.execution.context.metadata_logging import (
+        AssetMetadataHandle,
+        OutputMetadataAccumulator,
+    )
 
     from investor_mimic.defs.io_manager import partition_expr, partition_labels
 
     if isinstance(context, DirectAssetExecutionContext):
         return  # called directly (benchmarks, notebooks): no materializations to carry them
-    expr = partition_expr(context.assets_def.metadata_by_key[context.asset_key], context.asset_key)
+    asset = context.asset_key
+    expr = partition_expr(context.assets_def.metadata_by_key[asset], asset)
     counts = partition_labels(frame, expr).value_counts() if len(frame) else pd.Series()
+    step = context.op_execution_context._step_execution_context
+    added = dict(step._metadata_accumulator.per_output_metadata)
     for key in context.partition_keys:
-        rows = int(counts.get(key, 0))
-        context.add_asset_metadata({"dagster/row_count": rows}, partition_key=key)
+        handle = AssetMetadataHandle(asset_key=asset, partition_key=key)
+        added[handle] = {**added.get(handle, {}), "dagster/row_count": int(counts.get(key, 0))}
+    step._metadata_accumulator = OutputMetadataAccumulator(per_output_metadata=added)
 
 
 # -- What every asset shows in the UI: owners, kinds, code references ---------------------
