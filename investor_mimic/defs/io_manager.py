@@ -29,7 +29,7 @@ from cachetools import LRUCache
 from pydantic import PrivateAttr
 
 #: Arrow bytes of local Parquet files a process keeps in memory (see :class:`_ReadCache`).
-READ_CACHE_BYTES = 512 * 2**20
+READ_CACHE_BYTES = 256 * 2**20
 
 
 def _safe(key: str) -> str:
