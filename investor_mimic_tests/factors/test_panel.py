@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import cast
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -12,6 +13,7 @@ from investor_mimic.core import frames
 from investor_mimic.factors import FactorInputs, FactorParams, compute_factor_panel, raw_factors
 from investor_mimic.factors import panel as panel_module
 from investor_mimic.factors.inputs import (
+    INPUTS,
     INSIDER_OPEN_MARKET,
     NEWS,
     PORTFOLIO_WEIGHTS,
@@ -130,6 +132,10 @@ def test_bad_inputs_fail_with_one_line_that_says_what_and_where() -> None:
         ),
         (lambda: replace(prices=prices.assign(close=-1.0)), r"prices: 18 rows break 'close > 0'"),
         (
+            lambda: replace(prices=prices.assign(volume=np.inf)),
+            r"prices: 18 rows break 'volume finite'",
+        ),
+        (
             lambda: replace(prices=prices.assign(date=prices["date"] + pd.Timedelta(hours=10))),
             "prices: column date holds times of day",
         ),
@@ -183,6 +189,24 @@ def test_bad_inputs_fail_with_one_line_that_says_what_and_where() -> None:
         with pytest.raises(ValueError, match=message) as info:
             make()
         assert "\n" not in str(info.value)
+
+
+def test_the_inputs_hold_only_the_price_columns_the_factors_read() -> None:
+    """Not a view of the caller's bars either: that would keep open/high/low alive."""
+    bars = pd.DataFrame(
+        {
+            "date": CAL,
+            "ticker": "SPY",
+            **{column: np.linspace(1.0, 2.0, len(CAL)) for column in ("open", "high", "low")},
+            "close": np.linspace(1.0, 2.0, len(CAL)),
+            "volume": 10.0,
+        }
+    )
+    held = replace(prices=bars).prices
+    assert list(held.columns) == list(INPUTS["prices"].columns or ())
+    assert held["close"].tolist() == bars["close"].tolist()
+    for column in ("close", "volume"):
+        assert not np.shares_memory(held[column].to_numpy(), bars[column].to_numpy())
 
 
 def test_requested_dates_must_be_trading_days() -> None:
