@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
 from typing import cast
 
 import numpy as np
@@ -19,6 +20,7 @@ from investor_mimic.factors.inputs import (
     PORTFOLIO_WEIGHTS,
     POSITION_CHANGES,
 )
+from investor_mimic.factors.registry import REGISTRY
 from investor_mimic_tests.helpers.factor_inputs import DAYS, listed_throughout, random_inputs
 from investor_mimic_tests.helpers.frames import isnan
 
@@ -85,6 +87,21 @@ def test_panel_is_in_contract_form_with_a_row_per_date_and_ticker() -> None:
     day = panel[panel["date"] == CAL[4]].set_index("ticker")
     assert sorted(day.loc[["A", "B"], "momentum_12_1"]) == pytest.approx([-1, 1])
     assert isnan(day.loc["C", "momentum_12_1"])
+
+
+def test_progress_and_errors_of_the_normalising_thread_reach_the_caller() -> None:
+    """Factors are normalised on a second thread: progress still comes once per factor
+    from the caller's thread, and an error raised there is raised to the caller."""
+    calls: list[tuple[int, int, threading.Thread]] = []
+    compute_factor_panel(
+        tiny_inputs(),
+        CAL[3:],
+        params=SMALL,
+        advance=lambda n, rows: calls.append((n, rows, threading.current_thread())),
+    )
+    assert calls == [(1, 3 * 3, threading.current_thread())] * len(REGISTRY)
+    with pytest.raises(ValueError, match=r"winsorise: quantile 0\.5 is not in \[0, 0\.5\)"):
+        compute_factor_panel(tiny_inputs(), CAL[3:], params=FactorParams(winsor_quantile=0.5))
 
 
 def test_the_panel_is_the_same_where_libc_has_no_malloc_trim(
