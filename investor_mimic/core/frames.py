@@ -360,6 +360,10 @@ def checked(
     if nulls:
         raise ValueError(f"{name}: missing values (column: count) {nulls}")
     out = frame[wanted].reset_index(drop=True)
+    if len(wanted) < len(frame.columns):
+        # a column selection is a view of the frame's blocks, which would keep the dropped
+        # columns alive (the large world's open/high/low: 180 MB the factors never read)
+        out = out.copy()
     sub = spec.select_columns(wanted) if columns is not None else spec
     if schema_problems(out, sub):
         try:
@@ -558,6 +562,14 @@ INSIDER_TRADES = contract(
 _OHLC = ("open", "high", "low", "close")
 
 
+def _finite(column: str) -> Rule:
+    """One rule per column, not one over all five: a reader of some columns (the factors
+    read close and volume only) still has each of its columns checked."""
+    return Rule(
+        f"{column} finite", "non-finite values", (column,), lambda f: np.isfinite(f[column])
+    )
+
+
 def _positive_price(column: str) -> Rule:
     return Rule(f"{column} > 0", "non-positive prices", (column,), lambda f: ~(f[column] <= 0))
 
@@ -575,12 +587,7 @@ PRICES = contract(
     },
     key=("date", "ticker"),
     rules=(
-        Rule(
-            "open, high, low, close, volume finite",
-            "non-finite values",
-            (*_OHLC, "volume"),
-            lambda f: np.isfinite(f[[*_OHLC, "volume"]].to_numpy(dtype=float)).all(axis=1),
-        ),
+        *(_finite(c) for c in (*_OHLC, "volume")),
         *(_positive_price(c) for c in _OHLC),
         Rule("volume >= 0", "negative volume", ("volume",), lambda f: ~(f["volume"] < 0)),
         Rule(

@@ -68,6 +68,8 @@ INPUTS: dict[str, Input] = {
         frames.PRICES,
         asset="prices",
         table="raw_prices",
+        # not open/high/low: 180 MB of the large world's inputs that no factor reads
+        columns=("date", "ticker", "close", "volume"),
         known_column="date",
         lookback_days=400,  # 12-1 momentum's 252 trading days, 200-day trend
         check_key=False,  # see factors.price.price_panels
@@ -119,7 +121,7 @@ def empty(field: str) -> pd.DataFrame:
 class FactorInputs:
     """All upstream frames the factors read; checked and coerced on construction."""
 
-    prices: pd.DataFrame  # frames.PRICES, long; includes the benchmark ticker
+    prices: pd.DataFrame  # frames.PRICES, the columns of INPUTS["prices"]; with the benchmark
     benchmark: str
     universe: pd.DataFrame  # ticker, sector, valid_from, valid_to (core.security_master)
     portfolio_weights: pd.DataFrame  # PORTFOLIO_WEIGHTS

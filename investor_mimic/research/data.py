@@ -20,12 +20,16 @@ from investor_mimic.factors.inputs import INPUTS, FactorInputs, empty
 from investor_mimic.factors.registry import REGISTRY, FactorRegistry
 
 
-def read_prices(warehouse: Warehouse, start: date, end: date) -> pd.DataFrame:
+def read_prices(
+    warehouse: Warehouse, start: date, end: date, columns: tuple[str, ...] | None = None
+) -> pd.DataFrame:
+    """Bars of [start, end] in ``frames.PRICES`` form: every column, or ``columns`` only."""
+    spec = frames.PRICES if columns is None else frames.PRICES.select_columns(list(columns))
     frame = warehouse.read(
-        "SELECT * FROM raw_prices WHERE date >= :start AND date <= :end",
+        f"SELECT {', '.join(spec.columns)} FROM raw_prices WHERE date >= :start AND date <= :end",  # nosec B608 # contract column names; values bound
         {"start": start, "end": end},
     )
-    return frames.coerce(frame, frames.PRICES)
+    return frames.coerce(frame, spec)
 
 
 def read_input(warehouse: Warehouse, field: str, start: date, end: date) -> pd.DataFrame:
@@ -36,7 +40,8 @@ def read_input(warehouse: Warehouse, field: str, start: date, end: date) -> pd.D
     """
     inp = INPUTS[field]
     if field == "prices":  # typed here: targets read prices the same way
-        return read_prices(warehouse, start - timedelta(days=inp.lookback_days or 0), end)
+        first = start - timedelta(days=inp.lookback_days or 0)
+        return read_prices(warehouse, first, end, inp.columns)
     where: list[str] = []
     bounds: dict[str, Any] = {}
     if inp.known_column:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
 from typing import cast
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -12,11 +14,13 @@ from investor_mimic.core import frames
 from investor_mimic.factors import FactorInputs, FactorParams, compute_factor_panel, raw_factors
 from investor_mimic.factors import panel as panel_module
 from investor_mimic.factors.inputs import (
+    INPUTS,
     INSIDER_OPEN_MARKET,
     NEWS,
     PORTFOLIO_WEIGHTS,
     POSITION_CHANGES,
 )
+from investor_mimic.factors.registry import REGISTRY
 from investor_mimic_tests.helpers.factor_inputs import DAYS, listed_throughout, random_inputs
 from investor_mimic_tests.helpers.frames import isnan
 
@@ -85,6 +89,21 @@ def test_panel_is_in_contract_form_with_a_row_per_date_and_ticker() -> None:
     assert isnan(day.loc["C", "momentum_12_1"])
 
 
+def test_progress_and_errors_of_the_normalising_thread_reach_the_caller() -> None:
+    """Factors are normalised on a second thread: progress still comes once per factor
+    from the caller's thread, and an error raised there is raised to the caller."""
+    calls: list[tuple[int, int, threading.Thread]] = []
+    compute_factor_panel(
+        tiny_inputs(),
+        CAL[3:],
+        params=SMALL,
+        advance=lambda n, rows: calls.append((n, rows, threading.current_thread())),
+    )
+    assert calls == [(1, 3 * 3, threading.current_thread())] * len(REGISTRY)
+    with pytest.raises(ValueError, match=r"winsorise: quantile 0\.5 is not in \[0, 0\.5\)"):
+        compute_factor_panel(tiny_inputs(), CAL[3:], params=FactorParams(winsor_quantile=0.5))
+
+
 def test_the_panel_is_the_same_where_libc_has_no_malloc_trim(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -129,6 +148,10 @@ def test_bad_inputs_fail_with_one_line_that_says_what_and_where() -> None:
             r"prices: missing columns \['volume'\]",
         ),
         (lambda: replace(prices=prices.assign(close=-1.0)), r"prices: 18 rows break 'close > 0'"),
+        (
+            lambda: replace(prices=prices.assign(volume=np.inf)),
+            r"prices: 18 rows break 'volume finite'",
+        ),
         (
             lambda: replace(prices=prices.assign(date=prices["date"] + pd.Timedelta(hours=10))),
             "prices: column date holds times of day",
@@ -183,6 +206,24 @@ def test_bad_inputs_fail_with_one_line_that_says_what_and_where() -> None:
         with pytest.raises(ValueError, match=message) as info:
             make()
         assert "\n" not in str(info.value)
+
+
+def test_the_inputs_hold_only_the_price_columns_the_factors_read() -> None:
+    """Not a view of the caller's bars either: that would keep open/high/low alive."""
+    bars = pd.DataFrame(
+        {
+            "date": CAL,
+            "ticker": "SPY",
+            **{column: np.linspace(1.0, 2.0, len(CAL)) for column in ("open", "high", "low")},
+            "close": np.linspace(1.0, 2.0, len(CAL)),
+            "volume": 10.0,
+        }
+    )
+    held = replace(prices=bars).prices
+    assert list(held.columns) == list(INPUTS["prices"].columns or ())
+    assert held["close"].tolist() == bars["close"].tolist()
+    for column in ("close", "volume"):
+        assert not np.shares_memory(held[column].to_numpy(), bars[column].to_numpy())
 
 
 def test_requested_dates_must_be_trading_days() -> None:

@@ -147,12 +147,14 @@ def test_research_reads_only_the_inputs_the_registered_factors_need(
     inputs: FactorInputs, tmp_path: Path
 ) -> None:
     wh = Warehouse(f"sqlite:///{tmp_path / 'wh.db'}")
-    wh.replace_rows("raw_prices", inputs.prices, {})
+    bars = inputs.prices.assign(open=inputs.prices["close"])  # the warehouse's OHLCV bars
+    wh.replace_rows("raw_prices", bars.assign(high=bars["close"], low=bars["close"]), {})
     wh.replace_rows("raw_universe", inputs.universe.assign(cik="1", cusip="x", name="n"), {})
     start, end = DATES[0].date(), DATES[-1].date()
     prices_only = FactorRegistry([TOY_FACTOR])
     read = factor_inputs(wh, start, end, "SPY", registry=prices_only)
     assert read.news.empty and read.portfolio_weights.empty
+    assert list(read.prices.columns) == ["date", "ticker", "close", "volume"]
     panel = compute_factor_panel(read, trading_days(start, end), registry=prices_only)
     assert list(panel.columns) == ["date", "ticker", "sector", "short_reversal"]
     with pytest.raises(Exception, match="no such table"):  # the eight need the SQL models
