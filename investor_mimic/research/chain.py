@@ -72,7 +72,9 @@ def targets_for(
     if panel.empty:
         raise ValueError("targets_for: the factor panel is empty")
     first, last = panel["date"].min().date(), panel["date"].max().date()
-    prices = read_prices(warehouse, first, label_read_end(last, horizon))
+    # forward returns run open to open: the other bars are not read
+    columns = ("date", "ticker", "open")
+    prices = read_prices(warehouse, first, label_read_end(last, horizon), columns=columns)
     return forward_returns(prices, horizon, benchmark=benchmark)
 
 

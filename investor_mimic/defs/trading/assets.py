@@ -75,8 +75,8 @@ def _sectors(factor_panel: pd.DataFrame, day: date) -> dict[str, str]:
 
 
 def _closes(warehouse: Warehouse, day: date) -> pd.DataFrame:
-    prices = read_prices(warehouse, day - timedelta(days=CLOSE_LOOKBACK_DAYS), day)
-    return prices[["date", "ticker", "close"]]
+    start = day - timedelta(days=CLOSE_LOOKBACK_DAYS)
+    return read_prices(warehouse, start, day, columns=("date", "ticker", "close"))
 
 
 def _last_closes(closes: pd.DataFrame, tickers: list[str]) -> dict[str, float]:
