@@ -29,6 +29,7 @@ from dagster._core.events import (
 from investor_mimic.core.quality import Report
 from investor_mimic.defs.event_log import batches_check_results
 from investor_mimic.defs.io_manager import partition_expr, partition_labels
+from investor_mimic.defs.metadata import figures_line
 
 CheckFn = Callable[[pd.DataFrame], dg.AssetCheckResult]
 CheckEvent = dg.AssetCheckResult | dg.Output[None] | dg.AssetCheckEvaluation | DagsterEvent
@@ -115,7 +116,7 @@ def per_partition(
     shared = {"partitions_in_run": len(partitions)}
     if result.passed and len(partitions) > 1:
         # the run's figures go to its log once, not onto each partition (see for_partitions)
-        figures = ", ".join(f"{k} {getattr(v, 'value', v)}" for k, v in result.metadata.items())
+        figures = figures_line(result.metadata)
         context.log.info(
             f"check {key.name} on {asset.key.to_user_string()} passed over the run's "
             f"{len(partitions)} partitions" + (f": {figures}" if figures else "")

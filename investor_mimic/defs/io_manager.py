@@ -206,25 +206,24 @@ class PartitionedParquetIOManager(dg.ConfigurableIOManager):
         return isinstance(self._filesystem()[0], pafs.LocalFileSystem)
 
     def _read(self, path: str) -> pd.DataFrame:
-        existing, stamps = self._existing([path])
-        if not existing:
+        files = self._existing([path])
+        if not files:
             raise FileNotFoundError(path)
-        return _frame(self._read_tables(existing, stamps)[0])
+        return _frame(self._read_tables(files)[0])
 
-    def _existing(self, paths: list[str]) -> tuple[list[str], list[_Stamp]]:
-        """The files of ``paths`` that exist, in order, and (local files only) their stamps."""
+    def _existing(self, paths: list[str]) -> list[tuple[str, _Stamp | None]]:
+        """The files of ``paths`` that exist, in order, each with its stamp (local files;
+        None elsewhere)."""
         if self._local():
-            stamped = [(p, _ReadCache.stamp(p)) for p in paths]
-            return [p for p, s in stamped if s], [s for _, s in stamped if s]
+            return [(p, stamp) for p in paths if (stamp := _ReadCache.stamp(p))]
         infos = self._filesystem()[0].get_file_info(paths)
-        return [i.path for i in infos if i.type != pafs.FileType.NotFound], []
+        return [(i.path, None) for i in infos if i.type != pafs.FileType.NotFound]
 
-    def _read_tables(self, paths: list[str], stamps: list[_Stamp]) -> list[pa.Table]:
-        """Files that :meth:`_existing` found, as Arrow: local ones through the process's
-        read cache."""
-        if not self._local():
-            return [_read_table(p, self._filesystem()[0]) for p in paths]
-        return [_READ_CACHE.read(p, s) for p, s in zip(paths, stamps, strict=True)]
+    def _read_tables(self, files: list[tuple[str, _Stamp | None]]) -> list[pa.Table]:
+        """Files that :meth:`_existing` found, as Arrow: local ones (stamped) through the
+        process's read cache."""
+        fs = self._filesystem()[0]
+        return [_READ_CACHE.read(p, s) if s else _read_table(p, fs) for p, s in files]
 
     def read_asset(self, key: dg.AssetKey, partition: str | None = None) -> pd.DataFrame:
         """An asset's stored value (one partition of a partitioned asset), outside a run
@@ -276,7 +275,7 @@ class PartitionedParquetIOManager(dg.ConfigurableIOManager):
         if not context.has_asset_partitions:
             return self._read(self._file(key, None))
         paths = [self._file(key, k) for k in keys]
-        existing, stamps = self._existing(paths)
+        existing = self._existing(paths)
         if len(keys) == 1 and not existing:
             raise FileNotFoundError(
                 f"{key.to_user_string()} partition {keys[0]} has not been materialized"
@@ -286,7 +285,7 @@ class PartitionedParquetIOManager(dg.ConfigurableIOManager):
                 f"{key.to_user_string()}: loading {len(existing)} of {len(paths)} mapped "
                 "partitions (the rest are not materialized yet)"
             )
-        tables = self._read_tables(existing, stamps)
+        tables = self._read_tables(existing)
         tables = [t for t in tables if t.num_rows] or tables[:1]
         if not tables:
             raise FileNotFoundError(f"{key.to_user_string()}: no materialized partitions to load")

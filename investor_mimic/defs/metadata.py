@@ -4,7 +4,7 @@ coverage, a preview table), and its owners, kinds and code references."""
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -104,11 +104,16 @@ def for_partitions(context: dg.AssetExecutionContext, meta: dict[str, Any]) -> d
     """
     if not is_range_run(context):
         return meta
-    run_figures = {k: getattr(v, "value", v) for k, v in meta.items() if k not in PER_PARTITION}
+    run_figures = {k: v for k, v in meta.items() if k not in PER_PARTITION}
     if run_figures:
-        shown = ", ".join(f"{k} {v}" for k, v in run_figures.items())
+        shown = figures_line(run_figures)
         context.log.info(f"{context.asset_key.to_user_string()} over the run: {shown}")
     return {k: v for k, v in meta.items() if k in PER_PARTITION}
+
+
+def figures_line(meta: Mapping[str, Any]) -> str:
+    """Metadata as one log line, ``name value, ...`` (metadata values by their value)."""
+    return ", ".join(f"{k} {getattr(v, 'value', v)}" for k, v in meta.items())
 
 
 def is_range_run(context: dg.AssetExecutionContext) -> bool:
