@@ -98,8 +98,9 @@ def test_importing_every_module_outside_defs_loads_no_dagster() -> None:
     assert done.stdout.strip() == "[]", f"importing non-defs modules loaded {done.stdout}"
 
 
-#: imported where a fit, a p-value or a chart is made, never by loading the code location
-#: (every webserver, daemon and run-worker process loads it; these are ~3 s of its start)
+#: imported where a fit or a chart is made, never by loading the code location (every
+#: webserver, daemon and run-worker process loads it; these are ~3 s of its start);
+#: scipy.stats nowhere (p-values come from scipy.special)
 HEAVY_AT_FIRST_USE = ("sklearn", "matplotlib", "scipy.stats")
 
 

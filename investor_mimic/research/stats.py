@@ -30,6 +30,10 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+# Student t's CDF from scipy.special: the value of ``scipy.stats.t.sf`` for a fifteenth of
+# the import time (scipy.stats takes 0.7-1.2 s to import, scipy.special 0.05 s)
+from scipy.special import stdtr
+
 Correlation = Literal["pearson", "spearman"]
 
 MIN_NAMES = 3  # fewer pairs than this on a date: no IC for that date
@@ -118,7 +122,5 @@ def horizon_ttest(series: np.ndarray, horizon: int) -> MeanTest:
     if not long_run > 0:
         return MeanTest(n=n, mean=mean, tstat=float("nan"), df=nu, pvalue=float("nan"))
     tstat = mean / np.sqrt(long_run / n)
-    from scipy import stats as scipy_stats  # on first use: ~1 s of every process's start
-
-    pvalue = float(2.0 * scipy_stats.t.sf(abs(tstat), nu))
+    pvalue = float(2.0 * stdtr(nu, -abs(tstat)))
     return MeanTest(n=n, mean=mean, tstat=float(tstat), df=nu, pvalue=pvalue)
