@@ -137,9 +137,14 @@ def test_a_check_in_the_same_run_gets_the_output_without_rereading_files(
     assert result.success
     [evaluation] = result.get_asset_check_evaluations()
     assert evaluation.passed and evaluation.metadata["rows"].value == 4
-    # a later run has no such shortcut: it reads the files
-    with pytest.raises(Exception, match="re-read"):
-        _run(tmp_path, [total])
+
+
+@pytest.fixture
+def fresh_cache(monkeypatch: pytest.MonkeyPatch) -> io_manager._ReadCache:
+    """An empty read cache from now on (as in a process that wrote none of the files)."""
+    cache = io_manager._ReadCache(io_manager.READ_CACHE_BYTES)
+    monkeypatch.setattr(io_manager, "_READ_CACHE", cache)
+    return cache
 
 
 def _counting_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
@@ -155,10 +160,67 @@ def _counting_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return reads
 
 
+def test_a_later_run_in_the_writing_process_reads_none_of_its_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_cache: io_manager._ReadCache
+) -> None:
+    _run(tmp_path, [daily], **range_tags("2024-01-02", "2024-01-04"))
+    _run(tmp_path, [daily], **range_tags("2024-01-05", "2024-01-05"))  # one-partition write
+    reads = _counting_reads(monkeypatch)
+    loaded = _run(tmp_path, [total]).output_for_node("total")
+    assert reads == []
+    on_disk = pd.concat(pd.read_parquet(p) for p in sorted((tmp_path / "daily").glob("*")))
+    assert loaded["sum"].tolist() == [int(on_disk["value"].sum())] == [2 + 3 + 4 + 5]
+
+
+def test_a_range_too_big_for_the_cache_is_written_but_not_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_cache: io_manager._ReadCache
+) -> None:
+    monkeypatch.setattr(io_manager, "READ_CACHE_BYTES", 4)  # a quarter of it: 1 byte
+    _run(tmp_path, [daily], **range_tags("2024-01-02", "2024-01-04"))
+    assert len(fresh_cache._tables) == 0
+    reads = _counting_reads(monkeypatch)
+    assert _run(tmp_path, [total]).output_for_node("total")["sum"].tolist() == [2 + 3 + 4]
+    assert len(reads) == 3
+
+
+def test_a_kept_table_equals_what_parquet_gives_back(
+    tmp_path: Path, fresh_cache: io_manager._ReadCache
+) -> None:
+    """The write-through cache is only right while Parquet round-trips the Arrow table
+    exactly: every dtype the assets store, nulls, and a partition whose strings are all
+    null (Arrow's null type when written alone)."""
+    frame = pd.DataFrame(
+        {
+            "date": pd.to_datetime(["2024-01-02", "2024-01-02", "2024-01-03"]),
+            "ticker": pd.array(["AAA", None, "CCC"], dtype="str"),
+            "note": [None, None, "x"],
+            "close": [1.5, float("nan"), 3.25],
+            "volume": pd.array([10, None, 30], dtype="Int64"),
+            "shares": [1, 2, 3],
+            "flag": [True, False, True],
+            "sector": pd.Categorical(["a", "b", "a"]),
+            "filed": pd.to_datetime(["2024-01-01", None, "2024-01-03"], utc=True),
+        }
+    )
+    manager = PartitionedParquetIOManager(base_path=str(tmp_path))
+    for i, part in enumerate((frame, frame.iloc[:2], frame.iloc[2:])):
+        path = str(tmp_path / f"{i}.parquet")
+        manager._write(part.drop(columns="sector"), path)
+        kept = fresh_cache._tables[path][1]
+        assert kept.equals(io_manager._read_table(path), check_metadata=True), part.dtypes
+        assert kept.to_pandas().equals(pd.read_parquet(path))
+        # what Parquet changes is not kept: a categorical's strings, seconds timestamps
+        for changed in (part, part.assign(date=part["date"].astype("datetime64[s]"))):
+            manager._write(changed, path)
+            assert path not in fresh_cache._tables
+            assert not pa.Table.from_pandas(changed).equals(io_manager._read_table(path))
+
+
 def test_a_later_run_reuses_files_read_before_until_they_change(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _run(tmp_path, [daily], **range_tags("2024-01-02", "2024-01-04"))
+    monkeypatch.setattr(io_manager, "_READ_CACHE", io_manager._ReadCache(2**20))  # new process
     reads = _counting_reads(monkeypatch)
     first = _run(tmp_path, [total]).output_for_node("total")
     assert len(reads) == 3 and first["sum"].tolist() == [2 + 3 + 4]
@@ -174,10 +236,10 @@ def test_a_later_run_reuses_files_read_before_until_they_change(
     assert _run(tmp_path, [total]).output_for_node("total")["sum"].tolist() == [2 + 30 + 4]
     assert reads[3:] == ["2024-01-03.parquet"]
 
-    # this process rewrites one: read again, and the new value is what loads
+    # this process rewrites one: what it wrote loads, without a read
     _run(tmp_path, [daily], **range_tags("2024-01-04", "2024-01-04"))
     assert _run(tmp_path, [total]).output_for_node("total")["sum"].tolist() == [2 + 30 + 4]
-    assert reads[4:] == ["2024-01-04.parquet"]
+    assert reads[4:] == []
 
 
 def test_the_read_cache_keeps_no_more_than_its_bytes(tmp_path: Path) -> None:

@@ -13,7 +13,8 @@ days = dg.DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-01-1
 )
 def daily(context: dg.AssetExecutionContext) -> pd.DataFrame:
     window = context.partition_time_window
-    dates = pd.date_range(window.start.date(), window.end.date(), inclusive="left")
+    # microseconds, as the assets' dates (from dates alone pandas picks seconds)
+    dates = pd.date_range(window.start.date(), window.end.date(), inclusive="left", unit="us")
     return pd.DataFrame({"date": dates, "value": [d.day for d in dates]})
 
 

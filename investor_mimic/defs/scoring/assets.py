@@ -124,10 +124,9 @@ def composite_score(
 ) -> dg.Output[pd.DataFrame]:
     scores = composite_scores(factor_panel, factor_weights)
     keys = context.partition_key_range
-    missing = set(trading_days(date.fromisoformat(keys.start), date.fromisoformat(keys.end))) - set(
-        scores["date"]
-    )
-    if missing:
+    days = trading_days(date.fromisoformat(keys.start), date.fromisoformat(keys.end))
+    missing = days.difference(pd.DatetimeIndex(scores["date"].unique()))  # not row by row
+    if len(missing):
         context.log.warning(f"composite_score: no weights fitted yet for {len(missing)} day(s)")
     meta = frame_metadata(scores, date_col="date", entity_col="ticker", context=context)
     return dg.Output(scores, metadata=for_partitions(context, meta))
