@@ -14,10 +14,12 @@ run; each partition's result carries the run's size, and a failing one its own f
 """
 
 from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC
 from typing import Any
 
 import dagster as dg
 import pandas as pd
+import sqlalchemy as sa
 from cachetools import LRUCache
 from dagster._core.events import (
     DagsterEvent,
@@ -204,20 +206,40 @@ def _target_materializations(
 def _fetch_targets(
     instance: dg.DagsterInstance, asset_key: dg.AssetKey, ids: dict[str, int]
 ) -> dict[str, Any]:
+    """The (storage id, run, time) of the materializations ``ids`` names, by partition.
+
+    From the event table's own columns, not through ``fetch_materializations``, which
+    deserialises every partition's whole event (a third of a second per asset over a
+    year of partitions, more than the checks' rules). The time column holds the event's
+    timestamp as a UTC datetime: the same instant to the microsecond."""
     from dagster._core.definitions.asset_checks.asset_check_evaluation import (
         AssetCheckEvaluationTargetMaterializationData,
     )
+    from dagster._core.storage.event_log.schema import SqlEventLogStorageTable as events
+    from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
 
-    records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=asset_key, storage_ids=list(ids.values())),
-        limit=len(ids),
-    ).records
+    storage = instance.event_log_storage
+    if not isinstance(storage, SqlEventLogStorage):  # no event table to read
+        records = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=asset_key, storage_ids=list(ids.values())),
+            limit=len(ids),
+        ).records
+        rows = [(r.storage_id, r.run_id, r.timestamp, r.partition_key) for r in records]
+    else:
+        query = sa.select(
+            events.c.id, events.c.run_id, events.c.timestamp, events.c.partition
+        ).where(events.c.id.in_(list(ids.values())))
+        with storage.index_connection() as conn:
+            rows = [
+                (id_, run_id, at.replace(tzinfo=UTC).timestamp(), partition)
+                for id_, run_id, at, partition in conn.execute(query)
+            ]
     return {
-        r.partition_key: AssetCheckEvaluationTargetMaterializationData(
-            storage_id=r.storage_id, run_id=r.run_id, timestamp=r.timestamp
+        partition: AssetCheckEvaluationTargetMaterializationData(
+            storage_id=storage_id, run_id=run_id, timestamp=timestamp
         )
-        for r in records
-        if r.partition_key is not None
+        for storage_id, run_id, timestamp, partition in rows
+        if partition is not None
     }
 
 

@@ -107,6 +107,15 @@ def test_a_range_run_records_the_check_on_every_partition_it_covered(
     assert statuses(instance, POSITIVE) == {
         day: ("SUCCEEDED", True) for day in ("2024-01-02", "2024-01-03", "2024-01-04", "2024-01-05")
     }
+    # each targets its partition's materialization exactly as Dagster's records give it
+    records = {
+        r.partition_key: r for r in instance.fetch_materializations(daily.key, limit=10).records
+    }
+    for e in evaluations:
+        target, record = e.target_materialization_data, records[e.partition]
+        assert target is not None
+        assert (target.storage_id, target.run_id) == (record.storage_id, record.run_id)
+        assert target.timestamp == pytest.approx(record.timestamp, abs=1e-6)
 
 
 def test_a_failing_range_marks_the_partitions_that_fail_and_blocks_downstream(
