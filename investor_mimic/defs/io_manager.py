@@ -245,14 +245,14 @@ class PartitionedParquetIOManager(dg.ConfigurableIOManager):
         try:
             pq.write_table(table, tmp, filesystem=fs)
             fs.move(tmp, path)
-            if kept_bytes is None and keepable(table.schema):
-                kept_bytes = table.nbytes
-            if kept_bytes:
-                _READ_CACHE.keep(path, table, kept_bytes)
         except BaseException:
             if fs.get_file_info(tmp).type != pafs.FileType.NotFound:
                 fs.delete_file(tmp)
             raise
+        if kept_bytes is None and keepable(table.schema):
+            kept_bytes = table.nbytes
+        if kept_bytes:
+            _READ_CACHE.keep(path, table, kept_bytes)
 
     def _local(self) -> bool:
         return isinstance(self._filesystem()[0], pafs.LocalFileSystem)
