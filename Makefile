@@ -80,7 +80,7 @@ bench: install
 BENCH_OUT ?= .data/bench-quick
 bench-quick: install
 	mkdir -p $(BENCH_OUT)
-	IM_DATA_DIR=$(abspath $(BENCH_OUT))/data $(PY) benchmarks/backfill_demo_year.py --size tiny \
+	IM_DATA_DIR=$(abspath $(BENCH_OUT))/data $(PY) benchmarks/backfill_demo_year.py --size tiny --repeat 1 \
 	  --seed 3 > $(BENCH_OUT)/backfill_tiny_year.txt && cat $(BENCH_OUT)/backfill_tiny_year.txt
 	$(PY) benchmarks/portfolio_daily.py --tickers 100 --years 3 --repeat 1 \
 	  > $(BENCH_OUT)/portfolio_daily.txt && cat $(BENCH_OUT)/portfolio_daily.txt
