@@ -13,14 +13,13 @@ A passing range's figures (rows, counts of each problem: all zero) are logged on
 run; each partition's result carries the run's size, and a failing one its own figures.
 """
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC
 from typing import Any
 
 import dagster as dg
 import pandas as pd
 import sqlalchemy as sa
-from cachetools import LRUCache
 from dagster._core.events import (
     DagsterEvent,
     DagsterEventBatchMetadata,
@@ -114,7 +113,7 @@ def per_partition(
         own = _by_partition(fn, value, asset, partitions)
         if any(not r.passed for r in own.values()):
             verdicts = own
-    targets = _target_materializations(context, asset.key, partitions)
+    targets = _target_materializations(context.instance, asset.key, partitions)
     shared = {"partitions_in_run": len(partitions)}
     if result.passed and len(partitions) > 1:
         # the run's figures go to its log once, not onto each partition (see for_partitions)
@@ -179,32 +178,19 @@ def _by_partition(
     return {p: fn(groups.get(p, empty).reset_index(drop=True)) for p in partitions}
 
 
-#: The targets of the latest check evaluations, by run, asset and materializations: an
-#: asset's checks in one run target the same materializations, and fetching them
-#: deserialises every partition's materialization event (a range's checks spent more
-#: time on that than on their rules). Storage ids name events that never change.
-_TARGETS: LRUCache[tuple[str, str, tuple[tuple[str, int], ...]], dict[str, Any]] = LRUCache(8)
-
-
 def _target_materializations(
-    context: dg.AssetCheckExecutionContext, asset_key: dg.AssetKey, partitions: Sequence[str]
+    instance: dg.DagsterInstance, asset_key: dg.AssetKey, partitions: Sequence[str]
 ) -> dict[str, Any]:
     """Each partition's latest materialization: the UI shows a check result as current
     only while it targets that partition's latest materialization."""
-    instance = context.instance
     ids = instance.get_latest_storage_id_by_partition(
         asset_key, dg.DagsterEventType.ASSET_MATERIALIZATION, set(partitions)
     )
-    if not ids:
-        return {}
-    key = (context.run.run_id, asset_key.to_string(), tuple(sorted(ids.items())))
-    if key not in _TARGETS:
-        _TARGETS[key] = _fetch_targets(instance, asset_key, ids)
-    return _TARGETS[key]
+    return _fetch_targets(instance, asset_key, ids) if ids else {}
 
 
 def _fetch_targets(
-    instance: dg.DagsterInstance, asset_key: dg.AssetKey, ids: dict[str, int]
+    instance: dg.DagsterInstance, asset_key: dg.AssetKey, ids: Mapping[str, int]
 ) -> dict[str, Any]:
     """The (storage id, run, time) of the materializations ``ids`` names, by partition.
 

@@ -122,11 +122,10 @@ class _ReadCache:
         """``table`` (``nbytes`` in memory), whose schema :func:`keepable` allows, was just
         written to ``path``: keep it as the file's content."""
         stamp = self.stamp(path)
-        if stamp is None or nbytes > self._tables.maxsize:
+        if stamp is None:
             self.forget(path)
-            return
-        with self._lock:
-            self._tables[path] = (stamp, table, max(nbytes, 1))
+        else:
+            self._put(path, (stamp, table, nbytes))
 
     def read(self, path: str, stamp: _Stamp) -> pa.Table:
         """The table at ``path`` whose stamp was just taken as ``stamp``."""
@@ -135,11 +134,17 @@ class _ReadCache:
         if entry is not None and entry[0] == stamp:
             return entry[1]
         table = _read_table(path)
-        nbytes = max(table.nbytes, 1)
-        if nbytes <= self._tables.maxsize:
-            with self._lock:
-                self._tables[path] = (stamp, table, nbytes)
+        self._put(path, (stamp, table, table.nbytes))
         return table
+
+    def _put(self, path: str, entry: tuple[_Stamp, pa.Table, int]) -> None:
+        """Keep ``entry`` for ``path`` unless it alone is larger than the cache."""
+        stamp, table, nbytes = entry
+        with self._lock:
+            if nbytes > self._tables.maxsize:
+                self._tables.pop(path, None)
+            else:
+                self._tables[path] = (stamp, table, max(nbytes, 1))
 
 
 _READ_CACHE = _ReadCache(READ_CACHE_BYTES)
